@@ -1,0 +1,47 @@
+#ifndef TLSBLAME_READER_H
+#define TLSBLAME_READER_H
+/*
+ * reader.h - the only way wire bytes are read. A reader is a window [pos, end)
+ * over a buffer; reading past the window fails the reader (and every parent),
+ * and a failed reader is empty, so loops over wire data always end.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tlsblame/err.h"
+
+struct tb_reader {
+    const uint8_t *buf;       /* whole message; offsets relative to it */
+    size_t pos, end;          /* window [pos, end) */
+    struct tb_reader *parent; /* failure propagates to enclosing vectors */
+    enum tb_err err;          /* sticky: first failure wins */
+    size_t err_at;
+};
+
+struct tb_reader tb_rd_init(const uint8_t *buf, size_t len);
+size_t tb_rd_left(const struct tb_reader *r);
+bool tb_rd_ok(const struct tb_reader *r);
+void tb_rd_fail(struct tb_reader *r, enum tb_err e);
+uint8_t tb_rd_u8(struct tb_reader *r);
+uint16_t tb_rd_u16(struct tb_reader *r);
+uint32_t tb_rd_u24(struct tb_reader *r);
+uint32_t tb_rd_u32(struct tb_reader *r);
+/* Big-endian peek without consuming; 0 and no failure if not enough bytes. */
+uint8_t tb_rd_peek_u8(const struct tb_reader *r, size_t ahead);
+uint16_t tb_rd_peek_u16(const struct tb_reader *r, size_t ahead);
+/* Pointer to the next n bytes (consumed), or NULL and failure. */
+const uint8_t *tb_rd_bytes(struct tb_reader *r, size_t n);
+/* Copy n bytes into out (consumed); zero-filled on failure. */
+void tb_rd_copy(struct tb_reader *r, void *out, size_t n);
+void tb_rd_skip(struct tb_reader *r, size_t n);
+/* A child reader over the next n bytes (consumed from r). */
+struct tb_reader tb_rd_sub(struct tb_reader *r, size_t n);
+/* opaque x<min..max> with a 1/2/3-byte length: a child reader over exactly x. */
+struct tb_reader tb_rd_vec(struct tb_reader *r, unsigned width, size_t min, size_t max);
+/* TB_ERR_TRAILING if bytes remain, else the sticky error. */
+enum tb_err tb_rd_done(struct tb_reader *r);
+/* Absolute offset of the read position within buf. */
+size_t tb_rd_offset(const struct tb_reader *r);
+
+#endif

@@ -1,0 +1,3 @@
+module tlsblame.test/samplegen
+
+go 1.19

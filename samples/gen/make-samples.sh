@@ -1,0 +1,511 @@
+#!/bin/bash
+# samples/gen/make-samples.sh [SCENARIO...]
+#
+# Regenerates the tlsblame sample captures from nothing: a fresh PKI (pki.sh),
+# then for every scenario a capture of a real handshake between real TLS
+# implementations over loopback (or inside network namespaces this script
+# creates and deletes), the logs of both sides, a key log beside TLS 1.3
+# captures, and one MANIFEST.tsv row.
+#
+#   make-samples.sh                 every scenario, fresh PKI, stale files removed
+#   make-samples.sh NAME...         only these (NAME = capture base name, e.g.
+#                                   openssl-untrusted-client-ca-tls12); reuses
+#                                   the existing private PKI so the committed
+#                                   samples/pki CA files stay valid
+#   make-samples.sh --list          list scenario names
+# Environment:
+#   OUTDIR   where captures, logs, MANIFEST.tsv and pki/ go (default: samples/)
+#   PKIDIR   private PKI with keys (default: samples/gen/out/pki, not committed)
+#   FRESH_PKI=1  force a new PKI even for a partial run
+#   VERBOSE=1    print the alert summary of every capture
+#
+# Needs root (tcpdump, ip netns), openssl, tcpdump, tshark/dumpcap/editcap,
+# python3; per scenario family also gnutls-bin, golang-go, a JDK, nginx, curl.
+set -euo pipefail
+export LC_ALL=C
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SAMPLES=$(dirname "$HERE")
+OUTDIR=${OUTDIR:-$SAMPLES}
+mkdir -p "$OUTDIR"
+OUTDIR=$(cd "$OUTDIR" && pwd)
+PKIDIR=${PKIDIR:-$HERE/out/pki}
+BINDIR=${BINDIR:-$HERE/out/bin}
+LOGDIR=$OUTDIR/logs
+VERBOSE=${VERBOSE:-0}
+BASEPORT=${BASEPORT:-21000}
+
+WORK=$(mktemp -d /tmp/tlsblame-samples.XXXXXX)
+declare -a PIDS=() NETNS=() LINKS=()
+cleanup() {
+  local p n
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  for n in "${LINKS[@]}"; do ip link del "$n" 2>/dev/null || true; done
+  for n in "${NETNS[@]}"; do ip netns del "$n" 2>/dev/null || true; done
+  rm -rf -- "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "make-samples: $*"; exit 1; }
+
+# ---------------------------------------------------------------------------
+# tools and stack binaries
+# ---------------------------------------------------------------------------
+need() { command -v "$1" >/dev/null || die "missing tool: $1 ($2)"; }
+need openssl openssl; need tcpdump tcpdump; need editcap tshark; need dumpcap tshark; need ethtool ethtool; need tshark tshark; need python3 python3; need ip iproute2; need ss iproute2
+
+GO_BUILT=0 JAVA_BUILT=0
+build_go() {
+  [ $GO_BUILT = 1 ] && return
+  need go golang-go
+  mkdir -p "$BINDIR" "$WORK/gocache"
+  (cd "$HERE/go" && GOPROXY=off GOFLAGS=-mod=mod GOCACHE=${GOCACHE:-$WORK/gocache} GO111MODULE=on \
+     timeout 300 go build -o "$BINDIR/" ./tlsserver ./tlsclient) || die "go build failed"
+  GO_BUILT=1
+}
+build_java() {
+  [ $JAVA_BUILT = 1 ] && return
+  need javac openjdk-17-jdk-headless
+  mkdir -p "$BINDIR/java"
+  timeout 120 javac -d "$BINDIR/java" "$HERE/java/JsseServer.java" "$HERE/java/JsseClient.java" || die "javac failed"
+  # TLS 1.0/1.1 are disabled in jdk.tls.disabledAlgorithms; this override re-enables them (seed 000).
+  cat > "$BINDIR/java/legacy-tls.security" <<'EOF'
+jdk.tls.disabledAlgorithms=SSLv3, RC4, DES, MD5withRSA, DH keySize < 1024, EC keySize < 224, 3DES_EDE_CBC, anon, NULL
+EOF
+  JAVA_BUILT=1
+}
+
+# ---------------------------------------------------------------------------
+# scenario machinery
+# ---------------------------------------------------------------------------
+# A scenario is a function scn_<capture-base-name> that sets the variables
+# below and the SRV / CLI command arrays, then returns; run_one does the rest.
+reset_vars() {
+  FMT=pcap NET=lo TLSV=- SSTACK=- CSTACK=- OUTCOME=failed REJBY=- REJ=- CAUSE=- KEYLOG=auto
+  CLI_IN=ping NOTE="" POST="" SRV_KIND=exit SRV_ENV=() CLI_ENV=()
+  SRV=() CLI=()
+  SLOG_RE="" CLOG_RE="" SCEN=""
+}
+
+# netns helpers ---------------------------------------------------------------
+mk_ns() {  # NAME -> creates netns with lo up
+  ip netns add "$1"; NETNS+=("$1")
+  ip netns exec "$1" ip link set lo up
+}
+setup_net() {  # uses NET, sets H, NSS (server prefix), NSC (client prefix), CAPIF, CAPNS
+  local tag=$1
+  NSS=() NSC=() CAPNS=() CAPIF=lo H=127.0.0.1
+  case $NET in
+    lo) ;;
+    ns)   # private namespace with its own loopback (for servers that bind the wildcard address)
+      mk_ns "tlsb-$tag"
+      NSS=(ip netns exec "tlsb-$tag"); NSC=("${NSS[@]}"); CAPNS=("${NSS[@]}") ;;
+    veth|veth-mtu)
+      mk_ns "tlsb-s$tag"; mk_ns "tlsb-c$tag"
+      ip link add "tbs$tag" type veth peer name "tbc$tag"; LINKS+=("tbs$tag")
+      ip link set "tbs$tag" netns "tlsb-s$tag"; ip link set "tbc$tag" netns "tlsb-c$tag"
+      ip netns exec "tlsb-s$tag" ip addr add 10.99.0.1/24 dev "tbs$tag"
+      ip netns exec "tlsb-c$tag" ip addr add 10.99.0.2/24 dev "tbc$tag"
+      if [ $NET = veth-mtu ]; then
+        ip netns exec "tlsb-s$tag" ip link set "tbs$tag" mtu 576
+        ip netns exec "tlsb-c$tag" ip link set "tbc$tag" mtu 576
+        # no segmentation offload: every segment on the wire is what tcpdump sees
+        ip netns exec "tlsb-s$tag" ethtool -K "tbs$tag" tso off gso off gro off >/dev/null
+        ip netns exec "tlsb-c$tag" ethtool -K "tbc$tag" tso off gso off gro off >/dev/null
+      fi
+      ip netns exec "tlsb-s$tag" ip link set "tbs$tag" up
+      ip netns exec "tlsb-c$tag" ip link set "tbc$tag" up
+      NSS=(ip netns exec "tlsb-s$tag"); NSC=(ip netns exec "tlsb-c$tag"); CAPNS=("${NSS[@]}")
+      CAPIF="tbs$tag" H=10.99.0.1 ;;
+    *) die "bad NET $NET" ;;
+  esac
+}
+teardown_net() {
+  local n
+  for n in "${NETNS[@]}"; do ip netns del "$n" 2>/dev/null || true; done
+  NETNS=() LINKS=()
+}
+
+wait_listen() {  # PORT PID: wait until something listens on PORT (or PID died)
+  local i
+  for i in $(seq 1 100); do
+    if "${NSS[@]}" ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; then return 0; fi
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+wait_pid() {  # PID SECONDS: wait for PID to exit, else TERM it
+  local i
+  for i in $(seq 1 $(($2 * 10))); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -TERM "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+nap() { sleep "$1" & wait $!; }
+client_input() {  # what the client gets on stdin (run in the background; TERM stops it and its sleep)
+  trap 'kill $! 2>/dev/null; exit 0' TERM
+  case $CLI_IN in
+    ping) nap 1; printf 'ping\n'; nap 1.5 ;;
+    none) nap 2.5 ;;
+  esac
+}
+
+# the most telling error line(s) of a log, joined into one line
+errline() (  # FILE REGEX
+  set +o pipefail +e
+  local f=$1 re=${2:-}
+  [ -s "$f" ] || { echo "-"; return; }
+  [ -n "$re" ] || re='x509:|tls: |error|alert|fail|exception|denied|refused|unable|invalid|mismatch|not trusted|expired|not yet valid|no certificate|bad |certificate required|closing without|400 |HTTP/'
+  # lines naming the TLS/X.509 reason first, then the others, at most 3, in one line
+  grep -a -i -E "$re" "$f" \
+    | grep -a -v -E '^ *[0-9a-f]{4} - |CONNECTION (CLOSED|FAILURE)|verify return:1|Verification: OK|Verify return code: 0|^depth=|Verification error: 0|SSL handshake has read|^ *(Secure Renegotiation|Max Early Data|Early data was)|no peer certificate available|No client certificate CA names sent|epoll_wait|Provider routines' \
+    | sed -E 's/^[0-9A-F]{8,16}:error:/error:/; s/^[0-9]{4}\/[0-9]{2}\/[0-9]{2} [0-9:]{8} //; s/\r//g; s/[[:space:]]+/ /g; s/^ //; s/ $//' \
+    | awk '!seen[$0]++ { p = ($0 ~ /verify error|SSL routines|Exception|x509:|tls: |Error in handshake|Fatal error|certificate verify error|no required SSL|<title>|HTTP status/) ? 1 : 2; print p "\t" NR "\t" $0 }' \
+    | sort -t$'\t' -k1,1n -k2,2n | cut -f3- | head -3 | paste -sd'|' | sed 's/|/ | /g' | cut -c1-400 | { read -r l || true; echo "${l:--}"; }
+)
+
+scenario_id() {  # capture base name -> scenario id (stack names and version dropped)
+  local n=${1#"$SSTACK"-}
+  [ "$CSTACK" != "$SSTACK" ] && n=${n#"$CSTACK"-}
+  n=${n%-tls1[0-3]}
+  echo "${SCEN:-$n}"
+}
+
+ROWS=$WORK/rows.tsv
+: > "$ROWS"
+declare -a DONE_FILES=()
+
+run_one() {  # NAME INDEX
+  local name=$1 idx=$2
+  reset_vars
+  P=$((BASEPORT + idx))
+  local tag=$idx
+  # NET and FMT must be known before the commands are built: scenario functions
+  # declare them in a "pre" function when they differ from the defaults.
+  if declare -F "pre_$name" >/dev/null; then "pre_$name"; fi
+  setup_net "$tag"
+  local ext=pcap; [ "$FMT" = pcapng ] && ext=pcapng
+  FILE=$name.$ext
+  local cap=$OUTDIR/$FILE
+  SK=$WORK/$name.server.keys CK=$WORK/$name.client.keys
+  SLOG=$LOGDIR/$name.server.log CLOG=$LOGDIR/$name.client.log
+  rm -f "$OUTDIR/$name".pcap "$OUTDIR/$name".pcapng "$OUTDIR/$name".keys "$SK" "$CK"
+  "scn_$name"
+  [ ${#SRV[@]} -gt 0 ] && [ ${#CLI[@]} -gt 0 ] || die "$name: no commands"
+
+  # 1. capture
+  local caperr=$WORK/$name.cap.err tmpcap=$WORK/$name.raw.$ext
+  if [ "$FMT" = pcapng ]; then
+    "${CAPNS[@]}" timeout 60 dumpcap -q -i "$CAPIF" -f "tcp port $P" -w "$tmpcap" 2>"$caperr" &
+  else
+    "${CAPNS[@]}" timeout 60 tcpdump -i "$CAPIF" --immediate-mode -U -s 0 -w "$tmpcap" "tcp port $P" 2>"$caperr" &
+  fi
+  local cpid=$!; PIDS+=("$cpid")
+  local i
+  for i in $(seq 1 50); do grep -q -E 'listening on|Capturing on|File:' "$caperr" 2>/dev/null && break; sleep 0.1; done
+  sleep 0.3
+  # 2. server
+  env "${SRV_ENV[@]}" "${NSS[@]}" timeout 30 "${SRV[@]}" </dev/null >"$SLOG" 2>&1 &
+  local spid=$!; PIDS+=("$spid")
+  wait_listen "$P" "$spid" || log "  warning: $name: server not listening on $P"
+  sleep 0.2
+  # 3. client
+  local fifo=$WORK/$name.in
+  mkfifo "$fifo"
+  client_input > "$fifo" 2>/dev/null &
+  local ipid=$!; PIDS+=("$ipid")
+  env "${CLI_ENV[@]}" "${NSC[@]}" timeout 25 "${CLI[@]}" <"$fifo" >"$CLOG" 2>&1 || true
+  kill -TERM "$ipid" 2>/dev/null || true; wait "$ipid" 2>/dev/null || true
+  # 4. server done (one-shot servers exit by themselves; daemons are stopped)
+  if [ "$SRV_KIND" = daemon ]; then sleep 0.5; wait_pid "$spid" 0; else wait_pid "$spid" 5; fi
+  sleep 1
+  kill -INT "$cpid" 2>/dev/null || true
+  wait "$cpid" 2>/dev/null || true
+  PIDS=()
+  teardown_net
+  [ -s "$tmpcap" ] || die "$name: empty capture ($(cat "$caperr"))"
+  # 5. post-processing (e.g. drop a frame)
+  if [ -n "$POST" ]; then "$POST" "$tmpcap" "$cap"; else cp "$tmpcap" "$cap"; fi
+  chown --reference="$OUTDIR" "$cap" 2>/dev/null || true
+  chmod 644 "$cap"
+  # 6. key log
+  local keys=-
+  cat "$SK" "$CK" 2>/dev/null | grep -a -E '^[A-Z0-9_]+ [0-9a-fA-F]+ [0-9a-fA-F]+$' | sort -u > "$WORK/$name.keys" || true
+  if [ -s "$WORK/$name.keys" ] && [ "$KEYLOG" != no ]; then
+    cp "$WORK/$name.keys" "$OUTDIR/$name.keys"; keys=$name.keys
+  fi
+  # 7. alerts as seen on the wire (and decrypted, for the logs)
+  local al; al=$(python3 "$HERE/alerts.py" "$cap" "$P" "$([ "$keys" = - ] && echo - || echo "$OUTDIR/$keys")")
+  local wire dec ver
+  { read -r wire; read -r dec; read -r ver; } <<<"$al"
+  TLSV=$ver
+  wire=${wire//encrypted\?/encrypted}   # 19-byte TLS 1.3 records without a key log: alerts by size
+  printf 'alerts on the wire: %s\ndecrypted: %s\n' "$wire" "$dec" > "$LOGDIR/$name.alerts"
+  local sl cl; sl=$(errline "$SLOG" "$SLOG_RE"); cl=$(errline "$CLOG" "$CLOG_RE")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+    "$FILE" "$(scenario_id "$name")" "$TLSV" "$SSTACK" "$CSTACK" "$sl" "$cl" "$OUTCOME" "$REJBY" "$REJ" "$CAUSE" "$wire" "$keys" >> "$ROWS"
+  DONE_FILES+=("$FILE")
+  log "  $FILE: $dec"
+  [ "$VERBOSE" = 1 ] && { log "    server: $sl"; log "    client: $cl"; } || true
+}
+
+# POST hook: drop the 2nd data segment the server sent (part of its first
+# flight, which spans several segments at MTU 576): a capture with a hole.
+drop_server_segment() {  # IN OUT
+  local n
+  n=$(tshark -r "$1" -Y "tcp.srcport == $P && tcp.len > 0" -T fields -e frame.number 2>/dev/null | sed -n 2p)
+  [ -n "$n" ] || die "drop_server_segment: no such frame"
+  editcap "$1" "$2" "$n"
+  echo "dropped frame $n (2nd server data segment) with editcap" >> "$SLOG"
+}
+
+# ---------------------------------------------------------------------------
+# stack command builders
+# ---------------------------------------------------------------------------
+K() { printf '%s/%s' "$PKIDIR" "$1"; }
+vflag() { case $1 in 1.0) echo -tls1;; 1.1) echo -tls1_1;; 1.2) echo -tls1_2;; 1.3) echo -tls1_3;; esac; }
+tlsname() { case $1 in -) echo -;; *) echo "TLS $1";; esac; }
+
+# OpenSSL s_server. Variables: SCERT (server cert base), SCAF (CA file for client
+# verification), SAUTH (Verify|verify|none), SX (extra args array)
+os_server() {  # VER
+  local v=$1
+  SRV=(openssl s_server -accept "$H:$P" -naccept 1 -rev -cert "$(K "$SCERT.crt")" -key "$(K "$SCERT.key")")
+  [ "$SCERT" = server-untrusted ] || SRV+=(-cert_chain "$(K intermediate-ca.crt)")
+  case $SAUTH in
+    Verify) SRV+=(-Verify 5 -verify_return_error -CAfile "$(K "$SCAF")") ;;
+    verify) SRV+=(-verify 5 -verify_return_error -CAfile "$(K "$SCAF")") ;;
+    none) ;;
+  esac
+  [ -n "$v" ] && SRV+=("$(vflag "$v")")
+  [ "$v" = 1.3 ] && SRV+=(-keylogfile "$SK")
+  SRV+=("${SX[@]}")
+  SSTACK=openssl
+}
+# OpenSSL s_client. Variables: CCERT (client cert base or "none"), CCHAIN (1: send
+# the intermediate), CCAF (trust anchors), CX (extra args array)
+os_client() {  # VER
+  local v=$1
+  CLI=(openssl s_client -connect "$H:$P" -servername server.test -verify_hostname server.test
+       -CAfile "$(K "$CCAF")" -verify_return_error)
+  if [ "$CCERT" != none ]; then
+    CLI+=(-cert "$(K "$CCERT.crt")" -key "$(K "$CKEY.key")")
+    [ "$CCHAIN" = 1 ] && CLI+=(-cert_chain "$(K intermediate-ca.crt)")
+  fi
+  [ -n "$v" ] && CLI+=("$(vflag "$v")")
+  [ "$v" = 1.3 ] && CLI+=(-keylogfile "$CK")
+  CLI+=("${CX[@]}")
+  CSTACK=openssl
+}
+os_defaults() {
+  SCERT=server SCAF=root-ca.crt SAUTH=Verify SX=()
+  CCERT=client-rsa CKEY=client-rsa CCHAIN=1 CCAF=root-ca.crt CX=()
+}
+
+# Go programs (samples/gen/go)
+go_server() {  # VER  Variables: GS_AUTH, GS_CA, GS_CERT, GSX
+  build_go
+  local v=$1
+  SRV=("$BINDIR/tlsserver" -addr "$H:$P" -cert "$(K "$GS_CERT.chain.pem")" -key "$(K "$GS_CERT.key")"
+       -auth "$GS_AUTH" -ca "$(K "$GS_CA")")
+  [ -n "$v" ] && SRV+=(-min "$v" -max "$v")
+  [ "$v" = 1.3 ] && SRV+=(-keylog "$SK")
+  SRV+=("${GSX[@]}")
+  SSTACK=go
+}
+go_client() {  # VER  Variables: GC_CERT (or none), GC_KEY, GC_CA, GCX
+  build_go
+  local v=$1
+  CLI=("$BINDIR/tlsclient" -addr "$H:$P" -sni server.test -ca "$(K "$GC_CA")")
+  if [ "$GC_CERT" != none ]; then CLI+=(-cert "$(K "$GC_CERT.chain.pem")" -key "$(K "$GC_KEY.key")"); fi
+  [ -n "$v" ] && CLI+=(-min "$v" -max "$v")
+  [ "$v" = 1.3 ] && CLI+=(-keylog "$CK")
+  CLI+=("${GCX[@]}")
+  CSTACK=go
+}
+go_defaults() {
+  GS_AUTH=require GS_CA=root-ca.crt GS_CERT=server GSX=()
+  GC_CERT=client-rsa GC_KEY=client-rsa GC_CA=root-ca.crt GCX=()
+}
+
+# GnuTLS gnutls-serv / gnutls-cli. gnutls-serv binds the wildcard address, so
+# GnuTLS-server scenarios run in a private network namespace (NET=ns).
+gnutls_prio() {  # VER
+  case $1 in
+    1.2) echo "NORMAL:-VERS-ALL:+VERS-TLS1.2" ;;
+    1.3) echo "NORMAL:-VERS-ALL:+VERS-TLS1.3" ;;
+    *) echo NORMAL ;;
+  esac
+}
+gnutls_server() {  # VER  Variables: GT_CA, GT_REQUIRE (1/0), GTX
+  local v=$1
+  SRV=(gnutls-serv --port "$P" --x509certfile "$(K server.chain.pem)" --x509keyfile "$(K server.key)"
+       --x509cafile "$(K "$GT_CA")" --priority "$(gnutls_prio "$v")" --echo)
+  [ "$GT_REQUIRE" = 1 ] && SRV+=(--require-client-cert --verify-client-cert)
+  SRV+=("${GTX[@]}")
+  SRV_KIND=daemon SSTACK=gnutls
+  [ "$v" = 1.3 ] && SRV_ENV=(SSLKEYLOGFILE="$SK")
+  return 0
+}
+gnutls_client() {  # VER  Variables: GTC_CERT (or none), GTC_CA, GTCX
+  local v=$1
+  CLI=(gnutls-cli --port "$P" --sni-hostname server.test --verify-hostname server.test
+       --x509cafile "$(K "$GTC_CA")" --priority "$(gnutls_prio "$v")")
+  [ "$GTC_CERT" != none ] && CLI+=(--x509certfile "$(K "$GTC_CERT.chain.pem")" --x509keyfile "$(K "$GTC_CERT.key")")
+  CLI+=("${GTCX[@]}" "$H")
+  CSTACK=gnutls
+  [ "$v" = 1.3 ] && CLI_ENV=(SSLKEYLOGFILE="$CK")
+  return 0
+}
+gnutls_defaults() { GT_CA=root-ca.crt GT_REQUIRE=1 GTX=() GTC_CERT=client-rsa GTC_CA=root-ca.crt GTCX=(); }
+
+# Java JSSE (samples/gen/java)
+jprot() { case $1 in 1.0) echo TLSv1;; 1.1) echo TLSv1.1;; 1.2) echo TLSv1.2;; 1.3) echo TLSv1.3;; esac; }
+java_server() {  # VER  Variables: JS_TRUST, JS_AUTH, JSX (extra key=value args), JS_JVM (extra JVM args)
+  build_java
+  local v=$1
+  SRV=(java "${JS_JVM[@]}" -cp "$BINDIR/java" JsseServer port="$P" keystore="$(K server.p12)"
+       truststore="$(K "$JS_TRUST")" protocols="$(jprot "$v")" auth="$JS_AUTH" "${JSX[@]}")
+  SSTACK=java
+}
+java_client() {  # VER  Variables: JC_KS (p12 base or none), JC_TRUST, JCX, JC_JVM
+  build_java
+  local v=$1
+  CLI=(java "${JC_JVM[@]}" -cp "$BINDIR/java" JsseClient host="$H" port="$P" sni=server.test
+       truststore="$(K "$JC_TRUST")" protocols="$(jprot "$v")" warmup="$(K server.p12)")
+  [ "$JC_KS" != none ] && CLI+=(keystore="$(K "$JC_KS.p12")")
+  CLI+=("${JCX[@]}")
+  CSTACK=java
+}
+java_defaults() { JS_TRUST=truststore.p12 JS_AUTH=need JSX=() JS_JVM=(-Xshare:auto) JC_KS=client-rsa JC_TRUST=truststore.p12 JCX=() JC_JVM=(-Xshare:auto); }
+
+# nginx (ssl_verify_client) + curl. nginx runs in the foreground, one worker-less
+# process, with its config and temp dirs under $WORK.
+nginx_server() {  # VER  Variables: NG_VERIFY (on|optional|off)
+  need nginx nginx
+  local v=$1 d=$WORK/nginx-$P
+  mkdir -p "$d/logs" "$d/tmp"
+  cat > "$d/nginx.conf" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/logs/error.log info;
+events { worker_connections 16; }
+http {
+  access_log $d/logs/access.log;
+  client_body_temp_path $d/tmp/body; proxy_temp_path $d/tmp/proxy; fastcgi_temp_path $d/tmp/fcgi;
+  uwsgi_temp_path $d/tmp/uwsgi; scgi_temp_path $d/tmp/scgi;
+  server {
+    listen $H:$P ssl;
+    server_name server.test;
+    ssl_protocols TLSv$v;
+    ssl_certificate $(K server.chain.pem);
+    ssl_certificate_key $(K server.key);
+    ssl_client_certificate $(K root-ca.crt);
+    ssl_verify_client $NG_VERIFY;
+    ssl_verify_depth 2;
+    location / { return 200 "hello \$ssl_client_s_dn\n"; }
+  }
+}
+EOF
+  # nginx writes its log to error.log; the wrapper prints it when nginx is stopped
+  SRV=(bash -c 'trap "kill -QUIT \$p 2>/dev/null; wait \$p; cat \"\$1/logs/error.log\"; exit 0" TERM; nginx -p "$1" -c "$1/nginx.conf" -e "$1/logs/error.log" & p=$!; wait $p' nginx "$d")
+  SRV_KIND=daemon SSTACK=nginx
+  SLOG_RE='SSL certificate verify error|no required SSL certificate|\[(error|crit|alert|emerg)\]|SSL_do_handshake'
+  return 0
+}
+curl_client() {  # VER  Variables: CU_CERT (or none)
+  need curl curl
+  local v=$1
+  CLI=(curl -sS --max-time 10 --cacert "$(K root-ca.crt)" --resolve "server.test:$P:$H" --tlsv$v --tls-max $v
+       -o - -w 'HTTP status %{http_code}\n')
+  [ "$CU_CERT" != none ] && CLI+=(--cert "$(K "$CU_CERT.chain.pem")" --key "$(K "$CU_CERT.key")")
+  CLI+=("https://server.test:$P/")
+  CLI_ENV=(SSLKEYLOGFILE="$CK") CLI_IN=none CSTACK=curl
+  CLOG_RE='<title>|^curl: |HTTP status [^2]' 
+}
+nginx_defaults() { NG_VERIFY=on CU_CERT=client-rsa; }
+
+defaults() { os_defaults; go_defaults; gnutls_defaults; java_defaults; nginx_defaults; }
+
+# shorthand for the OpenSSL <-> OpenSSL pair
+osos() {  # VER
+  os_server "$1"; os_client "$1"; TLSV=$(tlsname "$1")
+}
+
+# expectation helpers
+ok()        { OUTCOME=success REJBY=- REJ=- CAUSE=-; }
+srv_rejects() { OUTCOME=failed REJBY=server REJ=$1 CAUSE=$2; }
+cli_rejects() { OUTCOME=failed REJBY=client REJ=$1 CAUSE=$2; }
+
+# ---------------------------------------------------------------------------
+# scenarios
+# ---------------------------------------------------------------------------
+source "$HERE/scenarios.sh"
+
+# ---------------------------------------------------------------------------
+# main
+# ---------------------------------------------------------------------------
+mapfile -t ALL < <(declare -F | awk '{print $3}' | sed -n 's/^scn_//p')
+if [ "${1:-}" = --list ]; then printf '%s\n' "${ALL[@]}"; exit 0; fi
+[ "$(id -u)" = 0 ] || die "must run as root (tcpdump, ip netns)"
+
+declare -A IDX=()
+for i in "${!ALL[@]}"; do IDX[${ALL[$i]}]=$i; done
+if [ $# -gt 0 ]; then
+  SEL=("$@")
+  for s in "${SEL[@]}"; do [ -n "${IDX[$s]:-}" ] || die "unknown scenario $s (see --list)"; done
+  FULL=0
+else
+  SEL=("${ALL[@]}"); FULL=1
+fi
+
+START=$(date +%s)
+mkdir -p "$LOGDIR" "$OUTDIR/pki"
+if [ "$FULL" = 1 ] || [ "${FRESH_PKI:-0}" = 1 ] || [ ! -s "$PKIDIR/root-ca.crt" ]; then
+  log "make-samples: new PKI in $PKIDIR"
+  timeout 120 "$HERE/pki.sh" "$PKIDIR" >/dev/null
+fi
+for f in root-ca.crt intermediate-ca.crt other-root-ca.crt root-ca-rekeyed.crt ca-chain.pem crl-chain.pem; do
+  b=${f%.crt}; cp "$PKIDIR/$f" "$OUTDIR/pki/${b%.pem}.pem"
+done
+cp "$PKIDIR/created-at" "$OUTDIR/pki/created-at"
+if [ "$FULL" = 1 ]; then
+  rm -f "$OUTDIR"/*.pcap "$OUTDIR"/*.pcapng "$OUTDIR"/*.keys "$LOGDIR"/*.log "$LOGDIR"/*.alerts
+fi
+
+log "make-samples: ${#SEL[@]} scenario(s) -> $OUTDIR"
+for s in "${SEL[@]}"; do
+  defaults
+  run_one "$s" "${IDX[$s]}"
+done
+
+# MANIFEST: rows of this run replace those of the same files
+HDR=$'file\tscenario\ttls_version\tserver_stack\tclient_stack\tserver_log\tclient_log\toutcome\trejected_by\trejected\tcause\talert\tkeylog'
+{
+  if [ "$FULL" = 0 ] && [ -s "$OUTDIR/MANIFEST.tsv" ]; then
+    tail -n +2 "$OUTDIR/MANIFEST.tsv" | awk -F'\t' -v done="$(printf '%s\n' "${DONE_FILES[@]}")" \
+      'BEGIN{n=split(done,a,"\n"); for(i=1;i<=n;i++) d[a[i]]=1} !($1 in d)'
+  fi
+  cat "$ROWS"
+} | sort -t$'\t' -k1,1 > "$WORK/manifest.body"
+{ echo "$HDR"; cat "$WORK/manifest.body"; } > "$OUTDIR/MANIFEST.tsv"
+
+# stack versions
+{
+  echo "generated: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(. /etc/os-release; echo "$PRETTY_NAME") $(uname -r)"
+  echo "openssl: $(openssl version)"
+  command -v gnutls-serv >/dev/null && echo "gnutls: $(gnutls-serv --version 2>&1 | head -1)"
+  command -v go >/dev/null && echo "go: $(go version)"
+  command -v java >/dev/null && echo "java: $(java -version 2>&1 | head -1) ($(java -version 2>&1 | sed -n 2p))"
+  command -v nginx >/dev/null && echo "nginx: $(nginx -v 2>&1)"
+  command -v curl >/dev/null && echo "curl: $(curl --version | head -1)"
+  echo "tcpdump: $(tcpdump --version 2>&1 | head -1)"
+  echo "tshark: $(tshark --version | head -1)"
+} > "$OUTDIR/VERSIONS.txt" 2>/dev/null || true
+log "make-samples: done in $(( $(date +%s) - START )) s, $(wc -l < "$ROWS") capture(s)"

@@ -1,0 +1,165 @@
+# samples/gen/scenarios.sh -- sourced by make-samples.sh.
+#
+# One function scn_<capture base name> per capture; the capture base name is
+# <server stack>-<client stack>-<scenario>-<tls version> (one stack name when
+# both sides run the same stack). A pre_<name> function may set NET
+# (lo|ns|veth|veth-mtu) and FMT (pcap|pcapng) before the network is set up.
+# Inside scn_*: $H/$P are the server address and port, $SK/$CK the server and
+# client key log files. The expectation (outcome, rejected_by, rejected, cause)
+# is the cause that was engineered; the alert column is measured from the
+# capture by alerts.py.
+
+# ---- OpenSSL s_server <-> OpenSSL s_client ------------------------------------
+for v in 12 13; do
+  V=1.${v#1}
+  eval "
+scn_openssl-success-tls$v()                { osos $V; ok; }
+scn_openssl-no-client-auth-tls$v()         { SAUTH=none CCERT=none; osos $V; ok; }
+scn_openssl-untrusted-client-ca-tls$v()    { CCERT=client-untrusted CKEY=client-untrusted CCHAIN=0; osos $V; srv_rejects client_certificate unknown_ca; }
+scn_openssl-missing-intermediate-tls$v()   { CCHAIN=0; osos $V; srv_rejects client_certificate missing_intermediate; }
+scn_openssl-expired-client-tls$v()         { CCERT=client-expired CKEY=client-expired; osos $V; srv_rejects client_certificate expired; }
+scn_openssl-not-yet-valid-client-tls$v()   { CCERT=client-notyet CKEY=client-notyet; osos $V; srv_rejects client_certificate not_yet_valid; }
+scn_openssl-bad-eku-client-tls$v()         { CCERT=client-bad-eku CKEY=client-bad-eku; osos $V; srv_rejects client_certificate bad_eku; }
+scn_openssl-bad-key-usage-client-tls$v()   { CCERT=client-bad-ku CKEY=client-bad-ku; osos $V; srv_rejects client_certificate bad_key_usage; }
+scn_openssl-weak-key-client-tls$v()        { CCERT=client-rsa1024 CKEY=client-rsa1024 CX=(-cipher DEFAULT:@SECLEVEL=0); osos $V; srv_rejects client_certificate weak_key; }
+scn_openssl-sha1-client-tls$v()            { CCERT=client-sha1 CKEY=client-sha1 CX=(-cipher DEFAULT:@SECLEVEL=0); osos $V; srv_rejects client_certificate weak_signature; }
+scn_openssl-revoked-client-tls$v()         { CCERT=client-revoked CKEY=client-revoked SX=(-CRL \"\$(K intermediate-ca.crl)\" -crl_check); osos $V; srv_rejects client_certificate revoked; }
+scn_openssl-self-signed-client-tls$v()     { CCERT=client-selfsigned CKEY=client-selfsigned CCHAIN=0; osos $V; srv_rejects client_certificate self_signed; }
+scn_openssl-no-client-cert-tls$v()         { CCERT=none; osos $V; srv_rejects client_certificate no_client_certificate; }
+scn_openssl-untrusted-server-ca-tls$v()    { SCERT=server-untrusted; osos $V; cli_rejects server_certificate unknown_ca; }
+scn_openssl-hostname-mismatch-tls$v()      { SCERT=server-wronghost; osos $V; cli_rejects server_certificate hostname_mismatch; }
+scn_openssl-expired-server-tls$v()         { SCERT=server-expired; osos $V; cli_rejects server_certificate expired; }
+scn_openssl-unrecognized-name-tls$v()      { SX=(-servername server.test -servername_fatal -cert2 \"\$(K server.crt)\" -key2 \"\$(K server.key)\"); osos $V;
+                                             CLI=(\"\${CLI[@]/#server.test/other.test}\"); srv_rejects client_hello unrecognized_name; }
+scn_openssl-no-application-protocol-tls$v() { SX=(-alpn h2) CX=(-alpn http/1.1); osos $V; srv_rejects client_hello no_application_protocol; }
+"
+done
+scn_openssl-no-shared-cipher-tls12() { SX=(-cipher AES256-GCM-SHA384) CX=(-cipher ECDHE-RSA-AES128-GCM-SHA256); osos 1.2; srv_rejects client_hello no_shared_cipher; }
+scn_openssl-no-shared-cipher-tls13() { SX=(-ciphersuites TLS_AES_256_GCM_SHA384) CX=(-ciphersuites TLS_CHACHA20_POLY1305_SHA256); osos 1.3; srv_rejects client_hello no_shared_cipher; }
+scn_openssl-protocol-version-srv13-cli12() { os_server 1.3; os_client 1.2; TLSV=-; srv_rejects client_hello protocol_version; }
+scn_openssl-protocol-version-srv12-cli13() { os_server 1.2; os_client 1.3; TLSV=-; srv_rejects client_hello protocol_version; }
+scn_openssl-protocol-version-cli10() { CX=(-cipher 'DEFAULT:@SECLEVEL=0'); os_server ""; os_client 1.0; TLSV=-; srv_rejects client_hello protocol_version; }
+
+# ---- OpenSSL s_server <-> Go client ---------------------------------------------
+# openssl-go-bad-certificate-verify-tls12 is the seed 003 reproduction: a
+# SHA-256-signed client certificate whose CertificateVerify is signed with a
+# key that does not belong to it; the server answers decrypt_error(51).
+for v in 12 13; do
+  V=1.${v#1}
+  eval "
+scn_openssl-go-bad-certificate-verify-tls$v() { GC_KEY=wrongkey; os_server $V; go_client $V; TLSV=\$(tlsname $V); srv_rejects certificate_verify bad_certificate_verify; }
+scn_openssl-go-ca-list-excludes-issuer-tls$v() { SCAF=other-root-ca.crt; os_server $V; go_client $V; TLSV=\$(tlsname $V); srv_rejects client_certificate no_client_certificate; }
+scn_openssl-go-signature-algorithm-mismatch-tls$v() { SX=(-client_sigalgs RSA-PSS+SHA256:rsa_pss_pss_sha256) GC_CERT=client-ecdsa GC_KEY=client-ecdsa; os_server $V; go_client $V; TLSV=\$(tlsname $V); srv_rejects client_certificate signature_algorithm_mismatch; }
+scn_openssl-go-untrusted-server-ca-tls$v() { SCERT=server-untrusted; os_server $V; go_client $V; TLSV=\$(tlsname $V); cli_rejects server_certificate unknown_ca; }
+scn_openssl-go-hostname-mismatch-tls$v() { SCERT=server-wronghost; os_server $V; go_client $V; TLSV=\$(tlsname $V); cli_rejects server_certificate hostname_mismatch; }
+"
+done
+scn_openssl-signature-algorithm-mismatch-tls12() { SX=(-client_sigalgs RSA-PSS+SHA256:rsa_pss_pss_sha256) CCERT=client-ecdsa CKEY=client-ecdsa; osos 1.2; srv_rejects client_certificate signature_algorithm_mismatch; }
+scn_openssl-signature-algorithm-mismatch-tls13() { SX=(-client_sigalgs RSA-PSS+SHA256:rsa_pss_pss_sha256) CCERT=client-ecdsa CKEY=client-ecdsa; osos 1.3; srv_rejects client_certificate signature_algorithm_mismatch; }
+scn_openssl-gnutls-signature-algorithm-mismatch-tls12() { SX=(-client_sigalgs RSA-PSS+SHA256:rsa_pss_pss_sha256) GTC_CERT=client-ecdsa; os_server 1.2; gnutls_client 1.2; TLSV="TLS 1.2"; cli_rejects certificate_request signature_algorithm_mismatch; }
+
+# ---- Go server ------------------------------------------------------------------
+# Go 1.19 (Debian 12): every client-certificate failure is bad_certificate(42).
+for v in 12 13; do
+  V=1.${v#1}
+  eval "
+scn_go-openssl-untrusted-client-ca-tls$v() { CCERT=client-untrusted CKEY=client-untrusted CCHAIN=0; go_server $V; os_client $V; TLSV=\$(tlsname $V); srv_rejects client_certificate unknown_ca; }
+scn_go-openssl-expired-client-tls$v()      { CCERT=client-expired CKEY=client-expired; go_server $V; os_client $V; TLSV=\$(tlsname $V); srv_rejects client_certificate expired; }
+scn_go-openssl-bad-eku-client-tls$v()      { CCERT=client-bad-eku CKEY=client-bad-eku; go_server $V; os_client $V; TLSV=\$(tlsname $V); srv_rejects client_certificate bad_eku; }
+scn_go-openssl-no-client-cert-tls$v()      { CCERT=none; go_server $V; os_client $V; TLSV=\$(tlsname $V); srv_rejects client_certificate no_client_certificate; }
+scn_go-bad-certificate-verify-tls$v()      { GC_KEY=wrongkey; go_server $V; go_client $V; TLSV=\$(tlsname $V); srv_rejects certificate_verify bad_certificate_verify; }
+scn_go-success-tls$v()                     { GC_CERT=client-ed25519 GC_KEY=client-ed25519; go_server $V; go_client $V; TLSV=\$(tlsname $V); ok; }
+"
+done
+# (Go lets a client that offers only "http/1.1" through without ALPN, so offer something else)
+scn_go-openssl-no-application-protocol-tls13() { GSX=(-alpn h2) CX=(-alpn imap); go_server 1.3; os_client 1.3; TLSV="TLS 1.3"; srv_rejects client_hello no_application_protocol; }
+# Go ignores KeyUsage: the keyEncipherment-only client certificate is accepted.
+scn_go-openssl-bad-key-usage-client-tls12() { CCERT=client-bad-ku CKEY=client-bad-ku; go_server 1.2; os_client 1.2; TLSV="TLS 1.2"; ok; }
+# A server that reads the ClientHello and closes the connection without any alert.
+scn_go-openssl-closed-without-alert-tls12() { GSX=(-mode close-after-hello); go_server 1.2; os_client 1.2; TLSV=-; OUTCOME=failed REJBY=server REJ=client_hello CAUSE=closed_without_alert; }
+scn_go-openssl-closed-without-alert-tls13() { GSX=(-mode close-after-hello); go_server 1.3; os_client 1.3; TLSV=-; OUTCOME=failed REJBY=server REJ=client_hello CAUSE=closed_without_alert; }
+
+# ---- GnuTLS gnutls-serv (in a private netns: it binds the wildcard address) ------
+for v in 12 13; do
+  V=1.${v#1}
+  eval "
+pre_gnutls-openssl-untrusted-client-ca-tls$v() { NET=ns; }
+scn_gnutls-openssl-untrusted-client-ca-tls$v() { CCERT=client-untrusted CKEY=client-untrusted CCHAIN=0; gnutls_server $V; os_client $V; TLSV=\$(tlsname $V); srv_rejects client_certificate unknown_ca; }
+pre_gnutls-openssl-expired-client-tls$v() { NET=ns; }
+scn_gnutls-openssl-expired-client-tls$v() { CCERT=client-expired CKEY=client-expired; gnutls_server $V; os_client $V; TLSV=\$(tlsname $V); srv_rejects client_certificate expired; }
+pre_gnutls-openssl-no-client-cert-tls$v() { NET=ns; }
+scn_gnutls-openssl-no-client-cert-tls$v() { CCERT=none; gnutls_server $V; os_client $V; TLSV=\$(tlsname $V); srv_rejects client_certificate no_client_certificate; }
+pre_gnutls-openssl-bad-key-usage-client-tls$v() { NET=ns; }
+scn_gnutls-openssl-bad-key-usage-client-tls$v() { CCERT=client-bad-ku CKEY=client-bad-ku; gnutls_server $V; os_client $V; TLSV=\$(tlsname $V); srv_rejects client_certificate bad_key_usage; }
+pre_gnutls-go-bad-certificate-verify-tls$v() { NET=ns; }
+scn_gnutls-go-bad-certificate-verify-tls$v() { GC_KEY=wrongkey; gnutls_server $V; go_client $V; TLSV=\$(tlsname $V); srv_rejects certificate_verify bad_certificate_verify; }
+pre_gnutls-success-tls$v() { NET=ns; }
+scn_gnutls-success-tls$v() { gnutls_server $V; gnutls_client $V; TLSV=\$(tlsname $V); ok; }
+scn_openssl-gnutls-untrusted-server-ca-tls$v() { SCERT=server-untrusted; os_server $V; gnutls_client $V; TLSV=\$(tlsname $V); cli_rejects server_certificate unknown_ca; }
+"
+done
+pre_gnutls-openssl-unrecognized-name-tls13() { NET=ns; }
+scn_gnutls-openssl-unrecognized-name-tls13() { GTX=(--sni-hostname server.test --sni-hostname-fatal); gnutls_server 1.3; os_client 1.3; CLI=("${CLI[@]/#server.test/other.test}"); TLSV=-; srv_rejects client_hello unrecognized_name; }
+pre_gnutls-openssl-no-application-protocol-tls12() { NET=ns; }
+scn_gnutls-openssl-no-application-protocol-tls12() { GTX=(--alpn h2 --alpn-fatal) CX=(-alpn http/1.1); gnutls_server 1.2; os_client 1.2; TLSV=-; srv_rejects client_hello no_application_protocol; }
+scn_openssl-gnutls-hostname-mismatch-tls12() { SCERT=server-wronghost; os_server 1.2; gnutls_client 1.2; TLSV="TLS 1.2"; cli_rejects server_certificate hostname_mismatch; }
+
+# ---- Java JSSE ------------------------------------------------------------------------
+# Seed 000: JSSE client, ECDHE_RSA, receives fatal certificate_unknown(46) after its
+# Finished. The JSSE server trusts only a re-keyed "tlsblame Root CA" (same name,
+# other key): its CertificateRequest names the client's root, so the JSSE client
+# does send its chain, and the server's PKIX check fails.
+JSEED=(ciphers=TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA)
+# checkdelay: the server looks the chain up slowly, so the alert follows the client Finished as in the seed
+scn_java-untrusted-client-ca-tls12() { JS_TRUST=rekeyed-truststore.p12 JSX=("${JSEED[@]}" checkdelay=300) JCX=("${JSEED[@]}"); java_server 1.2; java_client 1.2; srv_rejects client_certificate unknown_ca; }
+scn_java-untrusted-client-ca-tls10() { JS_TRUST=rekeyed-truststore.p12 JSX=("${JSEED[@]}" checkdelay=300) JCX=("${JSEED[@]}")
+  build_java; JS_JVM=(-Djava.security.properties="$BINDIR/java/legacy-tls.security") JC_JVM=("${JS_JVM[@]}")
+  java_server 1.0; java_client 1.0; srv_rejects client_certificate unknown_ca; }
+scn_java-ca-list-excludes-issuer-tls12() { JC_KS=client-untrusted; java_server 1.2; java_client 1.2; srv_rejects client_certificate no_client_certificate; }
+scn_java-success-tls13() { java_server 1.3; java_client 1.3; ok; }
+for v in 12 13; do
+  V=1.${v#1}
+  eval "
+scn_java-openssl-untrusted-client-ca-tls$v() { CCERT=client-untrusted CKEY=client-untrusted CCHAIN=0; java_server $V; os_client $V; srv_rejects client_certificate unknown_ca; }
+scn_java-openssl-no-client-cert-tls$v() { CCERT=none; java_server $V; os_client $V; srv_rejects client_certificate no_client_certificate; }
+scn_java-go-bad-certificate-verify-tls$v() { GC_KEY=wrongkey; java_server $V; go_client $V; srv_rejects certificate_verify bad_certificate_verify; }
+scn_openssl-java-untrusted-server-ca-tls$v() { SCERT=server-untrusted; os_server $V; java_client $V; cli_rejects server_certificate unknown_ca; }
+"
+done
+scn_java-openssl-expired-client-tls12() { CCERT=client-expired CKEY=client-expired; java_server 1.2; os_client 1.2; srv_rejects client_certificate expired; }
+scn_java-openssl-bad-key-usage-client-tls12() { CCERT=client-bad-ku CKEY=client-bad-ku; java_server 1.2; os_client 1.2; srv_rejects client_certificate bad_key_usage; }
+scn_openssl-java-hostname-mismatch-tls12() { SCERT=server-wronghost; os_server 1.2; java_client 1.2; cli_rejects server_certificate hostname_mismatch; }
+scn_openssl-java-expired-server-tls13() { SCERT=server-expired; os_server 1.3; java_client 1.3; cli_rejects server_certificate expired; }
+
+# ---- nginx (ssl_verify_client on) + curl -----------------------------------------------
+# nginx never lets OpenSSL send an alert for a client certificate: the handshake
+# completes and nginx answers the first request with HTTP 400 inside the
+# encrypted stream. The key logs (curl SSLKEYLOGFILE) decrypt it, TLS 1.2 too.
+for v in 12 13; do
+  V=1.${v#1}
+  eval "
+scn_nginx-curl-success-tls$v() { nginx_server $V; curl_client $V; ok; }
+scn_nginx-curl-untrusted-client-ca-tls$v() { CU_CERT=client-untrusted; nginx_server $V; curl_client $V; OUTCOME=failed REJBY=server REJ=application CAUSE=application_rejected; }
+"
+done
+scn_nginx-curl-no-client-cert-tls13() { CU_CERT=none; nginx_server 1.3; curl_client 1.3; OUTCOME=failed REJBY=server REJ=application CAUSE=application_rejected; }
+scn_nginx-curl-expired-client-tls12() { CU_CERT=client-expired; nginx_server 1.2; curl_client 1.2; OUTCOME=failed REJBY=server REJ=application CAUSE=application_rejected; }
+
+# ---- capture shapes ------------------------------------------------------------------
+# pcapng (dumpcap)
+pre_openssl-revoked-client-tls12() { FMT=pcapng; }
+pre_gnutls-openssl-no-client-cert-tls13() { NET=ns FMT=pcapng; }
+# through a veth pair between two network namespaces (10.99.0.1 server, 10.99.0.2 client)
+pre_openssl-untrusted-client-ca-veth-tls13() { NET=veth; }
+scn_openssl-untrusted-client-ca-veth-tls13() { CCERT=client-untrusted CKEY=client-untrusted CCHAIN=0; osos 1.3; srv_rejects client_certificate unknown_ca; }
+# MTU 576 on the veth pair: every flight is split across many TCP segments
+pre_openssl-missing-intermediate-mtu576-tls12() { NET=veth-mtu; }
+scn_openssl-missing-intermediate-mtu576-tls12() { CCHAIN=0; osos 1.2; srv_rejects client_certificate missing_intermediate; }
+# a segment of the server's Certificate flight is missing from the capture
+# (removed with editcap afterwards; the real handshake succeeded)
+pre_openssl-success-missing-segment-tls12() { NET=veth-mtu; }
+scn_openssl-success-missing-segment-tls12() { osos 1.2; POST=drop_server_segment; OUTCOME=incomplete REJBY=unknown REJ=unknown CAUSE=incomplete_capture; }
+scn_openssl-success-ecdsa-client-tls13() { CCERT=client-ecdsa CKEY=client-ecdsa; osos 1.3; ok; }
+scn_openssl-success-ed25519-client-tls12() { CCERT=client-ed25519 CKEY=client-ed25519; osos 1.2; ok; }
+scn_openssl-java-expired-server-tls12() { SCERT=server-expired; os_server 1.2; java_client 1.2; cli_rejects server_certificate expired; }
+scn_openssl-java-signature-algorithm-mismatch-tls12() { SX=(-client_sigalgs RSA-PSS+SHA256:rsa_pss_pss_sha256) JC_KS=client-ecdsa; os_server 1.2; java_client 1.2; srv_rejects client_certificate signature_algorithm_mismatch; }

@@ -1,0 +1,331 @@
+/*
+ * capture.c - libpcap front end (the only file with <pcap.h>). Files are
+ * opened with microsecond precision (libpcap scales nanosecond files), so
+ * every later stage works in microseconds. A damaged file still yields the
+ * packets before the damage; the message names the frame that failed.
+ */
+#define _GNU_SOURCE /* fopencookie */
+#include <errno.h>
+#include <pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include "tlsblame/capture.h"
+
+struct tb_capture {
+    pcap_t *pcap;
+    FILE *fp;          /* our stream when we opened one (gzip, stdin) */
+    gzFile gz;
+    uint64_t frame;
+    uint64_t file_size;
+    bool live;
+    pcap_dumper_t *dumper;
+    int linktype;
+};
+
+static ssize_t gz_read(void *cookie, char *out, size_t n)
+{
+    gzFile gz = cookie;
+    unsigned want = n > (1u << 30) ? (1u << 30) : (unsigned)n;
+    int got = gzread(gz, out, want);
+    return got < 0 ? -1 : (ssize_t)got;
+}
+
+static int gz_close(void *cookie)
+{
+    return gzclose((gzFile)cookie) == Z_OK ? 0 : -1;
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+bool tb_capture_linktype_supported(int linktype)
+{
+    switch (linktype) {
+    case TB_LT_NULL:
+    case TB_LT_ETHERNET:
+    case TB_LT_PPP:
+    case TB_LT_RAW:
+    case TB_LT_LOOP:
+    case TB_LT_LINUX_SLL:
+    case TB_LT_IPV4:
+    case TB_LT_IPV6:
+    case TB_LT_LINUX_SLL2:
+    case TB_LT_DLT_RAW_BSD:
+    case TB_LT_DLT_RAW_OPENBSD:
+        return true;
+    default:
+        return false;
+    }
+}
+
+const char *tb_capture_linktype_name(int linktype)
+{
+    const char *name = pcap_datalink_val_to_name(linktype);
+    return name != NULL ? name : "unknown";
+}
+
+static enum tb_err apply_filter(struct tb_capture *c, const char *filter, char *errmsg,
+                                size_t errmsg_len)
+{
+    struct bpf_program prog;
+
+    if (filter == NULL || filter[0] == '\0') {
+        return TB_OK;
+    }
+    if (pcap_compile(c->pcap, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        snprintf(errmsg, errmsg_len, "bad filter '%s': %s", filter, pcap_geterr(c->pcap));
+        return TB_ERR_USAGE;
+    }
+    int rc = pcap_setfilter(c->pcap, &prog);
+    pcap_freecode(&prog);
+    if (rc != 0) {
+        snprintf(errmsg, errmsg_len, "cannot set filter '%s': %s", filter, pcap_geterr(c->pcap));
+        return TB_ERR_USAGE;
+    }
+    return TB_OK;
+}
+
+enum tb_err tb_capture_open_file(const char *path, const char *filter, struct tb_capture **out,
+                                 char *errmsg, size_t errmsg_len)
+{
+    char pcap_err[PCAP_ERRBUF_SIZE] = "";
+    enum tb_err err = TB_ERR_IO;
+    struct tb_capture *c = calloc(1, sizeof *c);
+    struct stat st;
+
+    *out = NULL;
+    if (c == NULL) {
+        snprintf(errmsg, errmsg_len, "out of memory");
+        return TB_ERR_NOMEM;
+    }
+    if (strcmp(path, "-") == 0) {
+        c->pcap = pcap_fopen_offline_with_tstamp_precision(stdin, PCAP_TSTAMP_PRECISION_MICRO,
+                                                           pcap_err);
+    } else {
+        if (stat(path, &st) != 0) {
+            snprintf(errmsg, errmsg_len, "cannot open: %s", strerror(errno));
+            goto out;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            snprintf(errmsg, errmsg_len, "is a directory");
+            goto out;
+        }
+        c->file_size = (uint64_t)st.st_size;
+        if (st.st_size == 0) {
+            snprintf(errmsg, errmsg_len, "empty file (0 bytes): not a pcap or pcapng capture");
+            err = TB_ERR_FORMAT;
+            goto out;
+        }
+        if (has_suffix(path, ".gz")) {
+            cookie_io_functions_t io = {.read = gz_read, .close = gz_close};
+            c->gz = gzopen(path, "rb");
+            if (c->gz == NULL) {
+                snprintf(errmsg, errmsg_len, "cannot open: %s", strerror(errno));
+                goto out;
+            }
+            c->fp = fopencookie(c->gz, "rb", io);
+            if (c->fp == NULL) {
+                gzclose(c->gz);
+                c->gz = NULL;
+                snprintf(errmsg, errmsg_len, "cannot open gzip stream");
+                goto out;
+            }
+            c->pcap = pcap_fopen_offline_with_tstamp_precision(c->fp, PCAP_TSTAMP_PRECISION_MICRO,
+                                                               pcap_err);
+            if (c->pcap != NULL) {
+                c->fp = NULL; /* pcap_close closes it */
+                c->gz = NULL;
+            }
+        } else {
+            c->pcap = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO,
+                                                              pcap_err);
+        }
+    }
+    if (c->pcap == NULL) {
+        /* libpcap says "unknown file format" for text and other non-captures. */
+        snprintf(errmsg, errmsg_len, "not a pcap or pcapng capture (%s)", pcap_err);
+        err = TB_ERR_FORMAT;
+        goto out;
+    }
+    c->linktype = pcap_datalink(c->pcap);
+    if (!tb_capture_linktype_supported(c->linktype)) {
+        snprintf(errmsg, errmsg_len, "unsupported link type %d (%s)", c->linktype,
+                 tb_capture_linktype_name(c->linktype));
+        err = TB_ERR_LINKTYPE;
+        goto out;
+    }
+    err = apply_filter(c, filter, errmsg, errmsg_len);
+    if (err != TB_OK) {
+        goto out;
+    }
+    *out = c;
+    return TB_OK;
+out:
+    tb_capture_close(c);
+    return err;
+}
+
+enum tb_err tb_capture_open_live(const char *ifname, const char *filter,
+                                 const struct tb_live_opts *opts, struct tb_capture **out,
+                                 char *errmsg, size_t errmsg_len)
+{
+    char pcap_err[PCAP_ERRBUF_SIZE] = "";
+    enum tb_err err = TB_ERR_IO;
+    struct tb_capture *c = calloc(1, sizeof *c);
+    int rc;
+
+    *out = NULL;
+    if (c == NULL) {
+        return TB_ERR_NOMEM;
+    }
+    c->live = true;
+    c->pcap = pcap_create(ifname, pcap_err);
+    if (c->pcap == NULL) {
+        snprintf(errmsg, errmsg_len, "%s", pcap_err);
+        goto out;
+    }
+    /* Certificates need whole packets; immediate mode prints verdicts as they happen. */
+    (void)pcap_set_snaplen(c->pcap, opts->snaplen > 0 ? opts->snaplen : 262144); /* pre-activate: cannot fail */
+    (void)pcap_set_promisc(c->pcap, opts->promisc ? 1 : 0);
+    (void)pcap_set_immediate_mode(c->pcap, 1);
+    (void)pcap_set_buffer_size(c->pcap, (opts->buffer_mb > 0 ? opts->buffer_mb : 32) << 20);
+    (void)pcap_set_timeout(c->pcap, 100);
+    (void)pcap_set_tstamp_precision(c->pcap, PCAP_TSTAMP_PRECISION_MICRO); /* default anyway */
+    rc = pcap_activate(c->pcap);
+    if (rc < 0) {
+        snprintf(errmsg, errmsg_len, "cannot capture on %s: %s", ifname, pcap_geterr(c->pcap));
+        err = TB_ERR_USAGE;
+        goto out;
+    }
+    c->linktype = pcap_datalink(c->pcap);
+    if (!tb_capture_linktype_supported(c->linktype)) {
+        snprintf(errmsg, errmsg_len, "%s: unsupported link type %d (%s)", ifname, c->linktype,
+                 tb_capture_linktype_name(c->linktype));
+        err = TB_ERR_LINKTYPE;
+        goto out;
+    }
+    err = apply_filter(c, filter, errmsg, errmsg_len);
+    if (err != TB_OK) {
+        goto out;
+    }
+    if (opts->write_path != NULL) {
+        c->dumper = pcap_dump_open(c->pcap, opts->write_path);
+        if (c->dumper == NULL) {
+            snprintf(errmsg, errmsg_len, "cannot write %s: %s", opts->write_path,
+                     pcap_geterr(c->pcap));
+            err = TB_ERR_IO;
+            goto out;
+        }
+    }
+    *out = c;
+    return TB_OK;
+out:
+    tb_capture_close(c);
+    return err;
+}
+
+enum tb_err tb_capture_run(struct tb_capture *c, tb_packet_fn fn, void *ctx, uint64_t max_packets,
+                           char *errmsg, size_t errmsg_len)
+{
+    struct pcap_pkthdr *hdr;
+    const u_char *bytes;
+
+    for (;;) {
+        if (max_packets > 0 && c->frame >= max_packets) {
+            return TB_OK;
+        }
+        int rc = pcap_next_ex(c->pcap, &hdr, &bytes);
+        if (rc == 1) {
+            struct tb_packet p = {
+                .frame = ++c->frame,
+                .ts_us = (int64_t)hdr->ts.tv_sec * 1000000 + (int64_t)hdr->ts.tv_usec,
+                .bytes = bytes,
+                .caplen = hdr->caplen,
+                .wirelen = hdr->len,
+                .linktype = c->linktype,
+            };
+            if (c->dumper != NULL) {
+                pcap_dump((u_char *)c->dumper, hdr, bytes);
+                (void)pcap_dump_flush(c->dumper); /* evidence must survive a kill */
+            }
+            fn(ctx, &p);
+            continue;
+        }
+        if (rc == 0) {
+            continue; /* live timeout: nothing arrived */
+        }
+        if (rc == PCAP_ERROR_BREAK) {
+            return TB_OK;
+        }
+        snprintf(errmsg, errmsg_len, "frame %llu: %s", (unsigned long long)(c->frame + 1),
+                 pcap_geterr(c->pcap));
+        return TB_ERR_TRUNCATED;
+    }
+}
+
+void tb_capture_break(struct tb_capture *c)
+{
+    pcap_breakloop(c->pcap);
+}
+
+int tb_capture_linktype(const struct tb_capture *c)
+{
+    return c->linktype;
+}
+
+int tb_capture_fd(const struct tb_capture *c)
+{
+    return pcap_get_selectable_fd(c->pcap);
+}
+
+void tb_capture_progress(struct tb_capture *c, uint64_t *pos, uint64_t *size)
+{
+    FILE *f = c->live ? NULL : pcap_file(c->pcap);
+    long at = f != NULL ? ftell(f) : -1;
+
+    *pos = at > 0 ? (uint64_t)at : 0;
+    *size = c->file_size;
+}
+
+bool tb_capture_stats(struct tb_capture *c, uint64_t *received, uint64_t *dropped)
+{
+    struct pcap_stat st;
+
+    if (!c->live || pcap_stats(c->pcap, &st) != 0) {
+        return false;
+    }
+    *received = st.ps_recv;
+    *dropped = (uint64_t)st.ps_drop + st.ps_ifdrop;
+    return true;
+}
+
+void tb_capture_close(struct tb_capture *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    if (c->dumper != NULL) {
+        pcap_dump_close(c->dumper);
+    }
+    if (c->pcap != NULL) {
+        pcap_close(c->pcap);
+    }
+    if (c->fp != NULL) {
+        fclose(c->fp);
+    } else if (c->gz != NULL) {
+        gzclose(c->gz);
+    }
+    free(c);
+}
+
+const char *tb_capture_lib_version(void)
+{
+    return pcap_lib_version();
+}

@@ -1,0 +1,397 @@
+/*
+ * json.c - the bytes that reach the user: JSON strings (RFC 8259 escaping,
+ * invalid UTF-8 replaced by U+FFFD), RFC 3339 UTC times taken from packet
+ * timestamps, text-safe copies of wire strings, and the streaming writer
+ * the reporters share (report_int.h).
+ *
+ * SNI, DNs and ALPN come straight off the wire: they may hold quotes,
+ * control characters, terminal escape sequences or malformed UTF-8
+ * (overlong forms, encoded surrogates), so every one of them goes through
+ * here before it is printed.
+ */
+#include <assert.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "report_int.h"
+#include "tlsblame/report.h"
+
+#define UTF8_INVALID UINT32_MAX
+
+/*
+ * Decode one UTF-8 sequence at p (n >= 1 bytes). Returns its length and the
+ * code point, or UTF8_INVALID with the length of the maximal ill-formed
+ * subpart (Unicode 15, 3.9 "U+FFFD Substitution of Maximal Subparts"), so
+ * each broken sequence becomes exactly one replacement. Overlong forms
+ * (C0, C1, E0 80..9F, F0 80..8F), surrogates (ED A0..BF) and code points
+ * above U+10FFFF (F4 90.., F5..FF) are invalid.
+ */
+static size_t utf8_decode(const unsigned char *p, size_t n, uint32_t *cp)
+{
+    unsigned char b0 = p[0];
+    size_t need;
+    unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
+    uint32_t v;
+
+    if (b0 < 0x80) {
+        *cp = b0;
+        return 1;
+    }
+    if (b0 >= 0xc2 && b0 <= 0xdf) {
+        need = 1;
+        v = b0 & 0x1fu;
+    } else if (b0 >= 0xe0 && b0 <= 0xef) {
+        need = 2;
+        v = b0 & 0x0fu;
+        if (b0 == 0xe0) {
+            lo = 0xa0;
+        } else if (b0 == 0xed) {
+            hi = 0x9f;
+        }
+    } else if (b0 >= 0xf0 && b0 <= 0xf4) {
+        need = 3;
+        v = b0 & 0x07u;
+        if (b0 == 0xf0) {
+            lo = 0x90;
+        } else if (b0 == 0xf4) {
+            hi = 0x8f;
+        }
+    } else {
+        *cp = UTF8_INVALID;
+        return 1;
+    }
+    for (size_t i = 1; i <= need; i++) {
+        unsigned char lo_i = i == 1 ? lo : 0x80, hi_i = i == 1 ? hi : 0xbf;
+        if (i >= n || p[i] < lo_i || p[i] > hi_i) {
+            *cp = UTF8_INVALID;
+            return i;
+        }
+        v = v << 6 | (p[i] & 0x3fu);
+    }
+    *cp = v;
+    return need + 1;
+}
+
+/* Bidirectional and line-breaking controls that can make a terminal line lie. */
+static bool is_deceptive(uint32_t cp)
+{
+    return (cp >= 0x80 && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
+           (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
+}
+
+void tb_json_string_n(FILE *out, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, run = 0;
+
+    if (s == NULL) {
+        fputs("null", out);
+        return;
+    }
+    fputc('"', out);
+    while (i < n) {
+        unsigned char c = p[i];
+        uint32_t cp;
+        size_t len;
+
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+            i++;
+            continue;
+        }
+        if (i > run) {
+            (void)fwrite(p + run, 1, i - run, out); /* short writes show up in ferror() */
+        }
+        len = utf8_decode(p + i, n - i, &cp);
+        switch (cp) {
+        case '"':
+            fputs("\\\"", out);
+            break;
+        case '\\':
+            fputs("\\\\", out);
+            break;
+        case '\b':
+            fputs("\\b", out);
+            break;
+        case '\f':
+            fputs("\\f", out);
+            break;
+        case '\n':
+            fputs("\\n", out);
+            break;
+        case '\r':
+            fputs("\\r", out);
+            break;
+        case '\t':
+            fputs("\\t", out);
+            break;
+        case UTF8_INVALID:
+            fputs("\\ufffd", out);
+            break;
+        default:
+            if (cp < 0x20 || cp == 0x7f || cp == 0x2028 || cp == 0x2029) {
+                /* 2028/2029 break JavaScript consumers that eval a line */
+                fprintf(out, "\\u%04" PRIx32, cp);
+            } else {
+                (void)fwrite(p + i, 1, len, out); /* valid multi-byte sequence, as is */
+            }
+            break;
+        }
+        i += len;
+        run = i;
+    }
+    if (i > run) {
+        (void)fwrite(p + run, 1, i - run, out);
+    }
+    fputc('"', out);
+}
+
+void tb_json_string(FILE *out, const char *s)
+{
+    tb_json_string_n(out, s, s != NULL ? strlen(s) : 0);
+}
+
+/* Seconds since the epoch to RFC 3339, clamped to years 0000..9999. */
+static void format_time(int64_t sec, unsigned usec, bool with_us, char out[32])
+{
+    struct tm tm;
+    time_t t = (time_t)sec;
+
+    if (sec < -62167219200LL) { /* 0000-01-01T00:00:00Z */
+        sec = -62167219200LL;
+        usec = 0;
+        t = (time_t)sec;
+    } else if (sec > 253402300799LL) { /* 9999-12-31T23:59:59Z */
+        sec = 253402300799LL;
+        usec = 999999;
+        t = (time_t)sec;
+    }
+    if (gmtime_r(&t, &tm) == NULL) {
+        memset(&tm, 0, sizeof tm);
+        tm.tm_mday = 1;
+        tm.tm_year = 70;
+    }
+    unsigned year = (unsigned)(tm.tm_year + 1900) % 10000u;
+    unsigned mon = (unsigned)(tm.tm_mon + 1) % 100u, mday = (unsigned)tm.tm_mday % 100u;
+    unsigned hour = (unsigned)tm.tm_hour % 100u, min = (unsigned)tm.tm_min % 100u;
+    unsigned s = (unsigned)tm.tm_sec % 100u;
+    if (with_us) {
+        (void)snprintf(out, 32, "%04u-%02u-%02uT%02u:%02u:%02u.%06uZ", year, mon, mday, hour, min,
+                       s, usec % 1000000u);
+    } else {
+        (void)snprintf(out, 32, "%04u-%02u-%02uT%02u:%02u:%02uZ", year, mon, mday, hour, min, s);
+    }
+}
+
+void tb_format_time_us(int64_t ts_us, char out[32])
+{
+    int64_t sec = ts_us / 1000000, usec = ts_us % 1000000;
+
+    if (usec < 0) { /* floor, so -1 us is 23:59:59.999999 of the day before */
+        usec += 1000000;
+        sec -= 1;
+    }
+    format_time(sec, (unsigned)usec, true, out);
+}
+
+void tb_format_time_s(int64_t ts_s, char out[32])
+{
+    format_time(ts_s, 0, false, out);
+}
+
+/*
+ * Wire strings for a terminal: printable ASCII and well-formed UTF-8 stay
+ * as they are; control characters, DEL, C1 controls, bidi overrides,
+ * malformed UTF-8 and the backslash itself become \xNN per byte, so the
+ * output is unambiguous and cannot move the cursor or recolour the screen.
+ * Returns s itself when nothing needs escaping.
+ */
+const char *tb_text_escape(const char *s, struct tb_arena *a)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n, i, out_len = 0;
+    bool clean = true;
+    char *res, *w;
+
+    if (s == NULL) {
+        return "";
+    }
+    n = strlen(s);
+    for (i = 0; i < n;) {
+        uint32_t cp;
+        size_t len = utf8_decode(p + i, n - i, &cp);
+        bool bad = cp == UTF8_INVALID || cp < 0x20 || cp == 0x7f || cp == '\\' || is_deceptive(cp);
+        out_len += bad ? 4 * len : len;
+        clean = clean && !bad;
+        i += len;
+    }
+    if (clean) {
+        return s;
+    }
+    res = tb_arena_alloc(a, out_len + 1);
+    if (res == NULL) {
+        return "?";
+    }
+    w = res;
+    for (i = 0; i < n;) {
+        uint32_t cp;
+        size_t len = utf8_decode(p + i, n - i, &cp);
+        bool bad = cp == UTF8_INVALID || cp < 0x20 || cp == 0x7f || cp == '\\' || is_deceptive(cp);
+        for (size_t k = 0; k < len; k++) {
+            if (bad) {
+                static const char hex[] = "0123456789abcdef";
+                *w++ = '\\';
+                *w++ = 'x';
+                *w++ = hex[p[i + k] >> 4];
+                *w++ = hex[p[i + k] & 0x0f];
+            } else {
+                *w++ = (char)p[i + k];
+            }
+        }
+        i += len;
+    }
+    *w = '\0';
+    return res;
+}
+
+/* ---- streaming writer ---- */
+
+void tb_json_writer_init(struct tb_json_writer *w, FILE *out)
+{
+    memset(w, 0, sizeof *w);
+    w->out = out;
+}
+
+/* Before any value: a comma unless it follows a key or opens its container. */
+static void value_prefix(struct tb_json_writer *w)
+{
+    if (w->after_key) {
+        w->after_key = false;
+        return;
+    }
+    if (w->items[w->depth]++ > 0) {
+        fputc(',', w->out);
+    }
+}
+
+static void open_container(struct tb_json_writer *w, int ch)
+{
+    value_prefix(w);
+    fputc(ch, w->out);
+    assert(w->depth < TB_MAX_DEPTH);
+    if (w->depth < TB_MAX_DEPTH) {
+        w->depth++;
+    }
+    w->items[w->depth] = 0;
+}
+
+static void close_container(struct tb_json_writer *w, int ch)
+{
+    assert(w->depth > 0 && !w->after_key);
+    if (w->depth > 0) {
+        w->depth--;
+    }
+    fputc(ch, w->out);
+}
+
+void tb_json_obj_begin(struct tb_json_writer *w)
+{
+    open_container(w, '{');
+}
+
+void tb_json_obj_end(struct tb_json_writer *w)
+{
+    close_container(w, '}');
+}
+
+void tb_json_arr_begin(struct tb_json_writer *w)
+{
+    open_container(w, '[');
+}
+
+void tb_json_arr_end(struct tb_json_writer *w)
+{
+    close_container(w, ']');
+}
+
+void tb_json_key(struct tb_json_writer *w, const char *key)
+{
+    assert(!w->after_key);
+    if (w->items[w->depth]++ > 0) {
+        fputc(',', w->out);
+    }
+    tb_json_string(w->out, key);
+    fputc(':', w->out);
+    w->after_key = true;
+}
+
+void tb_json_str(struct tb_json_writer *w, const char *s)
+{
+    value_prefix(w);
+    tb_json_string(w->out, s);
+}
+
+void tb_json_str_n(struct tb_json_writer *w, const char *s, size_t n)
+{
+    value_prefix(w);
+    tb_json_string_n(w->out, s, n);
+}
+
+void tb_json_u64(struct tb_json_writer *w, uint64_t v)
+{
+    value_prefix(w);
+    fprintf(w->out, "%" PRIu64, v);
+}
+
+void tb_json_i64(struct tb_json_writer *w, int64_t v)
+{
+    value_prefix(w);
+    fprintf(w->out, "%" PRId64, v);
+}
+
+void tb_json_bool(struct tb_json_writer *w, bool v)
+{
+    value_prefix(w);
+    fputs(v ? "true" : "false", w->out);
+}
+
+void tb_json_tri(struct tb_json_writer *w, enum tb_tri v)
+{
+    value_prefix(w);
+    fputs(v == TB_TRI_YES ? "true" : v == TB_TRI_NO ? "false" : "null", w->out);
+}
+
+void tb_json_null(struct tb_json_writer *w)
+{
+    value_prefix(w);
+    fputs("null", w->out);
+}
+
+void tb_json_num(struct tb_json_writer *w, double v)
+{
+    value_prefix(w);
+    if (!isfinite(v)) {
+        fputs("null", w->out);
+        return;
+    }
+    /* three significant digits: a score of 0.8 prints as 0.8, not 0.800000 */
+    fprintf(w->out, "%.3g", v);
+}
+
+void tb_json_time_us(struct tb_json_writer *w, int64_t ts_us)
+{
+    char buf[32];
+
+    tb_format_time_us(ts_us, buf);
+    tb_json_str(w, buf);
+}
+
+void tb_json_time_s(struct tb_json_writer *w, int64_t ts_s)
+{
+    char buf[32];
+
+    tb_format_time_s(ts_s, buf);
+    tb_json_str(w, buf);
+}

@@ -1,0 +1,805 @@
+/*
+ * record.c - TLS record framing per direction (RFC 5246 6.2, RFC 8446 5),
+ * between reassembly and hs.c. Handshake, alert and CCS bodies are buffered
+ * (capped); application data and encrypted records are counted and skipped
+ * without copying. A direction whose bytes stop looking like TLS is marked
+ * so and left alone; after a capture gap it resynchronises on the next
+ * plausible record header or stays lost: it never reports a message that
+ * was not there.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tls_int.h"
+#include "tlsblame/cv.h"
+#include "tlsblame/limits.h"
+#include "tlsblame/names.h"
+#include "tlsblame/reader.h"
+
+#define PREAMBLE_MAX (64u * 1024u)
+/* Application records per direction we still look at once the handshake is over. */
+#define APPDATA_RECORDS_WATCHED 16
+/* TLS 1.3 encrypted alert: 2 bytes + inner type + 16-byte AEAD tag (RFC 8446 5.2). */
+#define TLS13_ALERT_RECORD_LEN 19
+
+struct tb_tls *tb_tls_new(struct tb_session *s, struct tb_certcache *cache)
+{
+    struct tb_tls *t = calloc(1, sizeof *t);
+
+    if (t == NULL) {
+        return NULL;
+    }
+    t->s = s;
+    t->cache = cache;
+    for (int i = 0; i < TB_DIR_COUNT; i++) {
+        tb_buf_init(&t->d[i].rec, TB_MAX_RECORD_LEN);
+        tb_buf_init(&t->d[i].hs, TB_MAX_HS_MSG + 4);
+        t->d[i].appdata_event = -1;
+        t->d[i].enc_hs_event = -1;
+        t->d[i].last_rec_event = -1;
+    }
+    tb_buf_init(&t->transcript, TB_MAX_TRANSCRIPT);
+    return t;
+}
+
+void tb_tls_free(struct tb_tls *t)
+{
+    if (t == NULL) {
+        return;
+    }
+    for (int i = 0; i < TB_DIR_COUNT; i++) {
+        tb_buf_fini(&t->d[i].rec);
+        tb_buf_fini(&t->d[i].hs);
+    }
+    tb_buf_fini(&t->transcript);
+    free(t);
+}
+
+static bool plausible_header(uint8_t type, uint16_t version, size_t len)
+{
+    if (type < TB_CT_CHANGE_CIPHER_SPEC || type > TB_CT_HEARTBEAT) {
+        return false;
+    }
+    if ((version >> 8) != 3 || (version & 0xff) > 4) {
+        return false;
+    }
+    return len <= TB_MAX_RECORD_LEN;
+}
+
+enum tb_tls_sniff tb_tls_sniff(const uint8_t *bytes, size_t len)
+{
+    struct tb_reader r = tb_rd_init(bytes, len);
+
+    /* SSL 2.0 compatible CLIENT-HELLO: 2-byte length with the high bit, msg_type 1,
+     * then a version 0x0002 or 0x03xx (RFC 5246 E.2). */
+    if ((tb_rd_peek_u8(&r, 0) & 0x80) != 0 && tb_rd_peek_u8(&r, 2) == 1 &&
+        (tb_rd_peek_u16(&r, 3) == 0x0002 || tb_rd_peek_u8(&r, 3) == 3)) {
+        return TB_SNIFF_CLIENT_HELLO;
+    }
+    uint8_t type = tb_rd_u8(&r);
+    uint16_t version = tb_rd_u16(&r);
+    uint16_t rec_len = tb_rd_u16(&r);
+    uint8_t hs_type = tb_rd_u8(&r);
+
+    if (!tb_rd_ok(&r)) {
+        return TB_SNIFF_NOT_TLS;
+    }
+    if (!plausible_header(type, version, rec_len)) {
+        return TB_SNIFF_NOT_TLS;
+    }
+    if (type == TB_CT_HANDSHAKE && hs_type == TB_HS_CLIENT_HELLO) {
+        return TB_SNIFF_CLIENT_HELLO;
+    }
+    if (type == TB_CT_HANDSHAKE && hs_type == TB_HS_SERVER_HELLO) {
+        return TB_SNIFF_SERVER_HELLO;
+    }
+    return TB_SNIFF_TLS;
+}
+
+static void close_runs(struct tls_dir *d)
+{
+    d->appdata_event = -1;
+    d->enc_hs_event = -1;
+}
+
+static struct tb_event *event_at(struct tb_tls *t, int idx)
+{
+    if (idx < 0 || (size_t)idx >= t->s->event_count) {
+        return NULL;
+    }
+    return &t->s->events[idx];
+}
+
+static void add_alert(struct tb_tls *t, enum tb_dir dir, uint8_t level, uint8_t desc,
+                      bool encrypted, uint64_t frame, int64_t ts_us)
+{
+    struct tb_session *s = t->s;
+    struct tb_event *e = tb_session_add_event(s, TB_EV_ALERT, dir, frame, ts_us);
+
+    if (e != NULL) {
+        e->alert_level = level;
+        e->alert_desc = desc;
+        e->encrypted = encrypted;
+    }
+    if (s->alert_count < TB_MAX_ALERTS) {
+        struct tb_alert *a = &s->alerts[s->alert_count++];
+        a->dir = dir;
+        a->frame = frame;
+        a->ts_us = ts_us;
+        a->level = level;
+        a->desc = desc;
+        a->encrypted = encrypted;
+        a->after_event = (int)s->event_count - 1;
+    }
+}
+
+static void mark_not_tls(struct tb_tls *t, enum tb_dir dir, uint64_t frame, int64_t ts_us,
+                         const char *why)
+{
+    struct tls_dir *d = &t->d[dir];
+    struct tb_event *e;
+
+    if (d->state == TLS_DIR_NOT_TLS) {
+        return;
+    }
+    d->state = TLS_DIR_NOT_TLS;
+    d->done = true;
+    t->s->anomalies |= dir == TB_DIR_C2S ? TB_ANOM_NOT_TLS_C2S : TB_ANOM_NOT_TLS_S2C;
+    e = tb_session_add_event(t->s, TB_EV_NOT_TLS, dir, frame, ts_us);
+    if (e != NULL) {
+        e->note = why;
+    }
+}
+
+/* Handshake bytes of one record: cut into messages (several per record, or one across many). */
+static void handshake_bytes(struct tb_tls *t, enum tb_dir dir, const uint8_t *p, size_t n,
+                            uint64_t frame, int64_t ts_us)
+{
+    struct tls_dir *d = &t->d[dir];
+
+    if (tb_buf_append(&d->hs, p, n) != TB_OK) {
+        tb_tls_parse_error(t, dir, frame, "handshake message", TB_ERR_CAP, d->hs.len);
+        mark_not_tls(t, dir, frame, ts_us, "handshake message over the size cap");
+        return;
+    }
+    for (;;) {
+        struct tb_reader r = tb_rd_init(d->hs.bytes, d->hs.len);
+        uint8_t type = tb_rd_u8(&r);
+        uint32_t len = tb_rd_u24(&r);
+        if (!tb_rd_ok(&r)) {
+            return; /* header not complete yet */
+        }
+        if (len > TB_MAX_HS_MSG) {
+            struct tb_name_buf nb;
+            tb_tls_parse_error(t, dir, frame, tb_hs_type_name(type, &nb), TB_ERR_CAP, 1);
+            mark_not_tls(t, dir, frame, ts_us, "handshake message length over the cap");
+            tb_buf_clear(&d->hs);
+            return;
+        }
+        const uint8_t *body = tb_rd_bytes(&r, len);
+        if (body == NULL) {
+            return; /* wait for the rest */
+        }
+        tb_hs_message(t, dir, type, body, len, frame, ts_us, false);
+        tb_buf_consume(&d->hs, 4 + (size_t)len);
+        if (d->state == TLS_DIR_NOT_TLS) {
+            return;
+        }
+    }
+}
+
+static void on_ccs(struct tb_tls *t, enum tb_dir dir, uint64_t frame, int64_t ts_us)
+{
+    struct tb_session *s = t->s;
+
+    tb_session_add_event(s, TB_EV_CCS, dir, frame, ts_us);
+    s->dir[dir].saw_ccs = true;
+    if (s->tls13 || (s->sh.hrr_seen && !s->sh.seen) ||
+        (dir == TB_DIR_C2S && !s->sh.seen && s->ch.has_early_data)) {
+        /* RFC 8446 D.4 middlebox compatibility (also the client's CCS after a
+         * HelloRetryRequest or before early data): changes nothing. */
+        return;
+    }
+    t->d[dir].encrypted = true;
+    /* A 1.2 server that sends CCS before any Certificate resumed a session (ticket or id). */
+    if (dir == TB_DIR_S2C && s->sh.seen && !s->chain[TB_DIR_S2C].seen && !s->cr.seen) {
+        struct tb_name_buf nb;
+        const char *cipher = tb_cipher_name(s->sh.cipher, &nb);
+        if (strstr(cipher, "PSK") == NULL && strstr(cipher, "anon") == NULL) {
+            s->resumed = true;
+        }
+    }
+}
+
+/* An encrypted record: a run on the timeline, and flight sizes for TLS 1.3 estimates. */
+static void encrypted_record(struct tb_tls *t, enum tb_dir dir, uint8_t type, size_t len,
+                             uint64_t frame, int64_t ts_us)
+{
+    struct tb_session *s = t->s;
+    struct tls_dir *d = &t->d[dir];
+    struct tls_dir *peer = &t->d[tb_dir_other(dir)];
+    enum tb_event_kind kind = TB_EV_APPDATA;
+
+    if (s->tls13 && type == TB_CT_APPLICATION_DATA) {
+        /* RFC 8446: after ServerHello everything is application_data on the wire. The
+         * first run from each side is its encrypted handshake flight. */
+        if (dir == TB_DIR_S2C && !t->client_flight_started) {
+            kind = TB_EV_ENCRYPTED_HS;
+            t->server_flight_started = true;
+        } else if (dir == TB_DIR_C2S && !d->flight_closed && s->sh.seen) {
+            kind = TB_EV_ENCRYPTED_HS;
+            t->client_flight_started = true;
+            d->flight_bytes += len;
+            d->flight_records++;
+        }
+        if (dir == TB_DIR_S2C && t->client_flight_started) {
+            /* The server answered: the client's flight is over. */
+            t->d[TB_DIR_C2S].flight_closed = true;
+        }
+    } else if (type == TB_CT_HANDSHAKE) {
+        kind = TB_EV_ENCRYPTED_HS; /* TLS <= 1.2 Finished, or a renegotiation */
+        d->saw_finished = true;
+        s->dir[dir].saw_finished = true;
+    }
+    if (kind == TB_EV_APPDATA) {
+        s->dir[dir].appdata_records++;
+        s->dir[dir].appdata_bytes += len;
+        if (s->dir[dir].first_appdata_frame == 0) {
+            s->dir[dir].first_appdata_frame = frame;
+        }
+        if (dir == TB_DIR_C2S) {
+            t->client_sent_appdata = true;
+            if (s->tls13) {
+                d->flight_closed = true;
+            }
+        } else if (t->client_sent_appdata) {
+            t->server_app_records_after_client_data++;
+        }
+    } else {
+        s->dir[dir].encrypted_hs_records++;
+        s->dir[dir].encrypted_hs_bytes += len;
+    }
+    (void)peer;
+    /* Runs: consecutive records of the same kind from the same side are one event. */
+    int *open = kind == TB_EV_APPDATA ? &d->appdata_event : &d->enc_hs_event;
+    struct tb_event *e = event_at(t, *open);
+    bool last_is_ours = *open >= 0 && (size_t)*open == s->event_count - 1;
+    bool may_be_alert = s->tls13 && len == TLS13_ALERT_RECORD_LEN && kind == TB_EV_APPDATA;
+    if (e != NULL && last_is_ours && !may_be_alert && !d->last_rec_maybe_alert) {
+        e->records++;
+        e->bytes += len;
+    } else {
+        close_runs(d);
+        e = tb_session_add_event(s, kind, dir, frame, ts_us);
+        if (e != NULL) {
+            e->records = 1;
+            e->bytes = len;
+            e->length = (uint32_t)len;
+            *open = (int)s->event_count - 1;
+        }
+    }
+    d->last_rec_maybe_alert = may_be_alert;
+    d->last_rec_event = *open;
+    d->last_rec_frame = frame;
+    d->last_rec_len = len;
+    d->last_rec_type = type;
+}
+
+static void appdata_watch(struct tb_tls *t, enum tb_dir dir)
+{
+    struct tb_session *s = t->s;
+    bool complete = t->d[TB_DIR_C2S].saw_finished && t->d[TB_DIR_S2C].saw_finished;
+
+    if (complete && s->dir[dir].appdata_records >= APPDATA_RECORDS_WATCHED) {
+        t->d[dir].done = true;
+    }
+}
+
+static void complete_record(struct tb_tls *t, enum tb_dir dir, uint64_t frame, int64_t ts_us)
+{
+    struct tls_dir *d = &t->d[dir];
+    struct tb_session *s = t->s;
+    uint8_t type = d->rec_type;
+
+    if (type != TB_CT_APPLICATION_DATA) {
+        close_runs(d);
+        d->last_rec_maybe_alert = false;
+    }
+    switch (type) {
+    case TB_CT_HANDSHAKE:
+        if (d->encrypted) {
+            encrypted_record(t, dir, type, d->rec_len, frame, ts_us);
+            break;
+        }
+        handshake_bytes(t, dir, d->rec.bytes, d->rec.len, frame, ts_us);
+        /* A 1.3 ServerHello switches both sides to encrypted records. */
+        if (s->tls13 && s->sh.seen) {
+            t->d[TB_DIR_S2C].encrypted = true;
+        }
+        break;
+    case TB_CT_CHANGE_CIPHER_SPEC:
+        on_ccs(t, dir, frame, ts_us);
+        break;
+    case TB_CT_ALERT: {
+        if (d->encrypted) {
+            add_alert(t, dir, 0, 0, true, frame, ts_us);
+            break;
+        }
+        /* A plaintext alert is 2 bytes (level 1 or 2, then the description); any other
+         * shape is protected, e.g. after a CCS the capture did not show us. */
+        struct tb_reader r = tb_rd_init(d->rec.bytes, d->rec.len);
+        bool plain = d->rec.len >= 2 && d->rec.len % 2 == 0 && d->rec.len <= 8;
+        for (size_t i = 0; plain && i < d->rec.len; i += 2) {
+            uint8_t level = tb_rd_peek_u8(&r, i);
+            plain = level == 1 || level == 2;
+        }
+        if (!plain) {
+            add_alert(t, dir, 0, 0, true, frame, ts_us);
+            break;
+        }
+        while (tb_rd_left(&r) >= 2) {
+            uint8_t level = tb_rd_u8(&r);
+            uint8_t desc = tb_rd_u8(&r);
+            add_alert(t, dir, level, desc, false, frame, ts_us);
+        }
+        break;
+    }
+    case TB_CT_APPLICATION_DATA:
+        encrypted_record(t, dir, type, d->rec_len, frame, ts_us);
+        appdata_watch(t, dir);
+        break;
+    case TB_CT_HEARTBEAT:
+        tb_session_add_event(s, TB_EV_HEARTBEAT, dir, frame, ts_us);
+        break;
+    default:
+        break; /* plausible_header() admits nothing else */
+    }
+    tb_buf_clear(&d->rec);
+}
+
+/* Plaintext before TLS: keep the first line as evidence, look for the TLS start. */
+static void preamble(struct tb_tls *t, enum tb_dir dir, const uint8_t *bytes, size_t len,
+                     uint64_t frame, int64_t ts_us)
+{
+    struct tls_dir *d = &t->d[dir];
+    struct tb_session *s = t->s;
+
+    if (d->preamble_bytes == 0) {
+        struct tb_reader r = tb_rd_init(bytes, len);
+        size_t n = 0;
+        while (n < len && n < 120) {
+            uint8_t c = tb_rd_u8(&r);
+            if (c == '\r' || c == '\n') {
+                break;
+            }
+            n++;
+        }
+        struct tb_event *e = tb_session_add_event(s, TB_EV_PREAMBLE, dir, frame, ts_us);
+        if (e != NULL) {
+            e->note = tb_arena_strndup(&s->arena, (const char *)bytes, n);
+            e->bytes = len;
+        }
+    }
+    d->preamble_bytes += len;
+    if (d->preamble_bytes > PREAMBLE_MAX) {
+        mark_not_tls(t, dir, frame, ts_us, "no TLS record after 64 KiB of other bytes");
+    }
+}
+
+void tb_tls_data(struct tb_tls *t, enum tb_dir dir, const uint8_t *bytes, size_t len,
+                 uint64_t frame, int64_t ts_us)
+{
+    struct tls_dir *d = &t->d[dir];
+    struct tb_session *s = t->s;
+    struct tb_reader in = tb_rd_init(bytes, len);
+
+    if (d->state == TLS_DIR_NOT_TLS || d->done) {
+        return;
+    }
+    if (d->state == TLS_DIR_START || d->state == TLS_DIR_PREAMBLE || d->state == TLS_DIR_LOST) {
+        enum tb_tls_sniff kind = tb_tls_sniff(bytes, len);
+        if (kind == TB_SNIFF_NOT_TLS) {
+            if (d->state == TLS_DIR_LOST) {
+                return; /* still looking for a record boundary */
+            }
+            /* STARTTLS and friends: plaintext, then TLS from a segment boundary. Binary
+             * preambles (PostgreSQL SSLRequest, LDAP) are short; anything else is not TLS. */
+            /* STARTTLS and database preambles, text or binary (MySQL greeting,
+             * PostgreSQL SSLRequest, LDAP ExtendedRequest): TLS starts later, at a
+             * segment boundary. The preamble is capped; then the direction is not TLS. */
+            d->state = TLS_DIR_PREAMBLE;
+            preamble(t, dir, bytes, len, frame, ts_us);
+            return;
+        }
+        if ((tb_rd_peek_u8(&in, 0) & 0x80) != 0 && dir == TB_DIR_C2S && !s->ch.seen) {
+            /* SSLv2-format ClientHello: 2-byte length with the high bit set. */
+            uint16_t hdr = tb_rd_u16(&in);
+            size_t mlen = hdr & 0x7fff;
+            const uint8_t *msg = tb_rd_bytes(&in, mlen < tb_rd_left(&in) ? mlen : tb_rd_left(&in));
+            s->is_tls = true;
+            tb_tls_sslv2_client_hello(t, msg, mlen < len - 2 ? mlen : len - 2, frame, ts_us);
+            d->state = TLS_DIR_RECORDS;
+            return;
+        }
+        d->state = TLS_DIR_RECORDS;
+        d->hdr_len = 0;
+        d->rec_left = 0;
+        s->is_tls = true;
+    }
+
+    while (tb_rd_left(&in) > 0 && d->state == TLS_DIR_RECORDS && !d->done) {
+        if (d->rec_left == 0 && d->hdr_len < 5) {
+            size_t want = 5 - d->hdr_len;
+            size_t n = tb_rd_left(&in) < want ? tb_rd_left(&in) : want;
+            tb_rd_copy(&in, d->hdr + d->hdr_len, n);
+            d->hdr_len += n;
+            if (d->hdr_len < 5) {
+                return;
+            }
+            struct tb_reader h = tb_rd_init(d->hdr, 5);
+            d->rec_type = tb_rd_u8(&h);
+            d->rec_version = tb_rd_u16(&h);
+            d->rec_len = tb_rd_u16(&h);
+            if (!plausible_header(d->rec_type, d->rec_version, d->rec_len)) {
+                char *why = tb_arena_printf(&s->arena,
+                                            "record header %02x %02x %02x %02x %02x is not TLS "
+                                            "(type %u, version 0x%04x, length %zu)",
+                                            d->hdr[0], d->hdr[1], d->hdr[2], d->hdr[3], d->hdr[4],
+                                            d->rec_type, d->rec_version, d->rec_len);
+                tb_tls_parse_error(t, dir, frame, "tls record", TB_ERR_NOT_TLS, 0);
+                mark_not_tls(t, dir, frame, ts_us, why);
+                return;
+            }
+            d->rec_left = d->rec_len;
+            bool encrypted_type = d->rec_type == TB_CT_APPLICATION_DATA ||
+                                  (d->encrypted && d->rec_type != TB_CT_CHANGE_CIPHER_SPEC);
+            d->rec_buffered = !encrypted_type;
+            tb_buf_clear(&d->rec);
+            if (d->rec_len == 0) {
+                d->hdr_len = 0;
+                if (d->rec_type == TB_CT_HANDSHAKE || d->rec_type == TB_CT_ALERT) {
+                    tb_tls_parse_error(t, dir, frame, "tls record", TB_ERR_LENGTH, 3);
+                }
+                complete_record(t, dir, frame, ts_us);
+                continue;
+            }
+        }
+        size_t n = tb_rd_left(&in) < d->rec_left ? tb_rd_left(&in) : d->rec_left;
+        const uint8_t *p = tb_rd_bytes(&in, n);
+        if (d->rec_buffered && tb_buf_append(&d->rec, p, n) != TB_OK) {
+            tb_tls_parse_error(t, dir, frame, "tls record", TB_ERR_CAP, 3);
+            mark_not_tls(t, dir, frame, ts_us, "record over the size cap");
+            return;
+        }
+        d->rec_left -= n;
+        if (d->rec_left == 0) {
+            d->hdr_len = 0;
+            complete_record(t, dir, frame, ts_us);
+        }
+    }
+}
+
+void tb_tls_gap(struct tb_tls *t, enum tb_dir dir, uint64_t missing, uint64_t frame,
+                int64_t ts_us)
+{
+    struct tls_dir *d = &t->d[dir];
+    struct tb_session *s = t->s;
+    struct tb_event *e = tb_session_add_event(s, TB_EV_GAP, dir, frame, ts_us);
+
+    if (e != NULL) {
+        e->bytes = missing;
+    }
+    s->anomalies |= dir == TB_DIR_C2S ? TB_ANOM_GAP_C2S : TB_ANOM_GAP_S2C;
+    s->dir[dir].gaps++;
+    s->dir[dir].gap_bytes += missing;
+    if (d->state == TLS_DIR_NOT_TLS) {
+        return;
+    }
+    /* If the hole falls inside a skipped (encrypted) record body, we stay in step. */
+    if (d->state == TLS_DIR_RECORDS && d->hdr_len == 0 && d->rec_left > missing &&
+        !d->rec_buffered) {
+        d->rec_left -= missing;
+        return;
+    }
+    d->state = d->state == TLS_DIR_START || d->state == TLS_DIR_PREAMBLE ? d->state
+                                                                          : TLS_DIR_LOST;
+    d->hdr_len = 0;
+    d->rec_left = 0;
+    tb_buf_clear(&d->rec);
+    tb_buf_clear(&d->hs);
+    close_runs(d);
+}
+
+void tb_tls_close(struct tb_tls *t, enum tb_dir dir, bool rst, uint64_t frame, int64_t ts_us)
+{
+    struct tb_session *s = t->s;
+    struct tb_dir_stats *ds = &s->dir[dir];
+
+    if (rst) {
+        if (ds->rst_frame != 0) {
+            return;
+        }
+        ds->rst_frame = frame;
+        ds->rst_ts_us = ts_us;
+    } else {
+        if (ds->fin_frame != 0) {
+            return;
+        }
+        ds->fin_frame = frame;
+        ds->fin_ts_us = ts_us;
+    }
+    close_runs(&t->d[dir]);
+    t->d[dir].closed = true;
+    tb_session_add_event(s, rst ? TB_EV_RST : TB_EV_FIN, dir, frame, ts_us);
+}
+
+bool tb_tls_wants_bytes(const struct tb_tls *t, enum tb_dir dir)
+{
+    const struct tls_dir *d = &t->d[dir];
+    return !d->done && d->state != TLS_DIR_NOT_TLS;
+}
+
+/* A lone alert-sized TLS 1.3 record that ends a side's traffic was an alert. */
+static void promote_encrypted_alerts(struct tb_tls *t)
+{
+    struct tb_session *s = t->s;
+
+    for (int dir = 0; dir < TB_DIR_COUNT; dir++) {
+        struct tls_dir *d = &t->d[dir];
+        struct tb_event *e = event_at(t, d->last_rec_event);
+        if (!d->last_rec_maybe_alert || e == NULL || e->records != 1) {
+            continue;
+        }
+        /* Nothing from this side after it but FIN/RST. */
+        bool last = true;
+        for (size_t i = (size_t)d->last_rec_event + 1; i < s->event_count; i++) {
+            const struct tb_event *x = &s->events[i];
+            if (x->dir == (enum tb_dir)dir && x->kind != TB_EV_FIN && x->kind != TB_EV_RST) {
+                last = false;
+            }
+        }
+        if (!last) {
+            continue;
+        }
+        s->dir[dir].appdata_records--;
+        s->dir[dir].appdata_bytes -= d->last_rec_len;
+        e->kind = TB_EV_ALERT;
+        e->encrypted = true;
+        e->alert_level = 0;
+        e->alert_desc = 0;
+        if (s->alert_count < TB_MAX_ALERTS) {
+            struct tb_alert *a = &s->alerts[s->alert_count++];
+            memset(a, 0, sizeof *a);
+            a->dir = (enum tb_dir)dir;
+            a->frame = e->frame;
+            a->ts_us = e->ts_us;
+            a->encrypted = true;
+            a->after_event = d->last_rec_event;
+        }
+    }
+    /*
+     * An encrypted alert after the sender's own application data is most likely
+     * close_notify. In TLS 1.3 a rejection comes before any ticket or data from
+     * the rejecting side; in TLS <= 1.2 it comes before the handshake completes.
+     */
+    for (size_t i = 0; i < s->alert_count; i++) {
+        struct tb_alert *a = &s->alerts[i];
+        if (!a->encrypted) {
+            continue;
+        }
+        bool data_before = false;
+        bool both_finished_before = false;
+        bool fin_c = false, fin_s = false;
+        for (int k = 0; k < a->after_event && (size_t)k < s->event_count; k++) {
+            const struct tb_event *x = &s->events[k];
+            if (x->dir == a->dir && x->kind == TB_EV_APPDATA) {
+                data_before = true;
+            }
+            if (x->kind == TB_EV_ENCRYPTED_HS || (x->kind == TB_EV_HANDSHAKE &&
+                                                  x->hs_type == TB_HS_FINISHED)) {
+                if (x->dir == TB_DIR_C2S) {
+                    fin_c = true;
+                } else {
+                    fin_s = true;
+                }
+            }
+        }
+        both_finished_before = fin_c && fin_s;
+        a->likely_fatal = s->tls13 ? !data_before : !both_finished_before;
+    }
+    /* Keep alerts in timeline order. */
+    for (size_t i = 1; i < s->alert_count; i++) {
+        for (size_t j = i; j > 0 && s->alerts[j].after_event < s->alerts[j - 1].after_event; j--) {
+            struct tb_alert tmp = s->alerts[j];
+            s->alerts[j] = s->alerts[j - 1];
+            s->alerts[j - 1] = tmp;
+        }
+    }
+}
+
+/*
+ * TLS 1.3 without keys: did the client send a certificate? Its second flight
+ * is [Certificate, CertificateVerify,] Finished. Finished is hash-length + 4
+ * bytes of plaintext; each record adds 1 (inner type) + 16 (tag). An empty
+ * Certificate is 8 bytes; any real chain is hundreds.
+ */
+static void estimate_client_certificate(struct tb_tls *t)
+{
+    struct tb_session *s = t->s;
+    struct tls_dir *c = &t->d[TB_DIR_C2S];
+    struct tb_name_buf nb;
+
+    if (!s->tls13 || s->client_sent_certificate != TB_TRI_UNKNOWN || c->flight_records == 0) {
+        return;
+    }
+    const char *cipher = tb_cipher_name(s->sh.cipher, &nb);
+    size_t hash_len = strstr(cipher, "SHA384") != NULL ? 48 : 32;
+    size_t finished = hash_len + 4 + 17;
+    size_t rest = c->flight_bytes > finished ? (size_t)c->flight_bytes - finished : 0;
+    if (rest >= 200) {
+        s->client_sent_certificate = TB_TRI_YES;
+    } else if (rest < 64) {
+        s->client_sent_certificate = TB_TRI_NO;
+    }
+    s->client_cert_estimate = tb_arena_printf(
+        &s->arena,
+        "client's encrypted flight: %u record(s), %llu bytes; a Finished alone is %zu bytes, "
+        "%zu bytes more %s",
+        c->flight_records, (unsigned long long)c->flight_bytes, finished, rest,
+        rest >= 200   ? "can only be a certificate chain and its CertificateVerify"
+        : rest < 64 ? "is at most an empty Certificate"
+                      : "does not settle it");
+}
+
+static bool handshake_complete(const struct tb_tls *t)
+{
+    const struct tb_session *s = t->s;
+
+    if (s->tls13) {
+        /* The server's flight and the client's Finished were seen. */
+        return t->server_flight_started && t->client_flight_started;
+    }
+    return t->d[TB_DIR_C2S].saw_finished && t->d[TB_DIR_S2C].saw_finished;
+}
+
+static void decide_outcome(struct tb_tls *t, bool capture_end)
+{
+    struct tb_session *s = t->s;
+    const struct tb_alert *fatal = tb_session_first_fatal(s);
+    bool closed = s->dir[0].fin_frame || s->dir[0].rst_frame || s->dir[1].fin_frame ||
+                  s->dir[1].rst_frame;
+    bool gap = (s->anomalies & (TB_ANOM_GAP_C2S | TB_ANOM_GAP_S2C)) != 0;
+    bool complete = handshake_complete(t);
+
+    if (fatal != NULL) {
+        s->outcome = TB_OUTCOME_FAILED;
+        return;
+    }
+    if (complete) {
+        s->outcome = TB_OUTCOME_SUCCESS;
+        /* Authenticated, then refused: the server answers a request briefly and closes. */
+        bool server_closed_first =
+            (s->dir[TB_DIR_S2C].fin_frame != 0 || s->dir[TB_DIR_S2C].rst_frame != 0) &&
+            (s->dir[TB_DIR_C2S].fin_frame == 0 ||
+             s->dir[TB_DIR_S2C].fin_frame < s->dir[TB_DIR_C2S].fin_frame);
+        bool mtls = s->cr.seen || s->client_sent_certificate == TB_TRI_YES;
+        if (mtls && server_closed_first && t->client_sent_appdata &&
+            t->server_app_records_after_client_data <= 3 && s->dir[TB_DIR_C2S].appdata_records <= 3) {
+            s->outcome = TB_OUTCOME_FAILED;
+        }
+        return;
+    }
+    if (!s->ch.seen && !s->sh.seen) {
+        s->outcome = TB_OUTCOME_UNKNOWN;
+        return;
+    }
+    if (gap) {
+        s->outcome = TB_OUTCOME_INCOMPLETE;
+        return;
+    }
+    if (closed || (s->anomalies & (TB_ANOM_NOT_TLS_C2S | TB_ANOM_NOT_TLS_S2C)) != 0) {
+        s->outcome = TB_OUTCOME_FAILED;
+        return;
+    }
+    s->outcome = capture_end ? TB_OUTCOME_INCOMPLETE : TB_OUTCOME_UNKNOWN;
+}
+
+static void analyze_chains(struct tb_tls *t, const struct tb_trust *trust)
+{
+    struct tb_session *s = t->s;
+
+    for (int dir = 0; dir < TB_DIR_COUNT; dir++) {
+        struct tb_chain *c = &s->chain[dir];
+        if (!c->seen) {
+            continue;
+        }
+        const struct tb_u16_list *algs = NULL;
+        struct tb_chain_input in = {
+            .certs = c->certs,
+            .count = c->count,
+            .sender = (enum tb_dir)dir,
+            .at = c->ts_us / 1000000,
+            .sni = dir == TB_DIR_S2C ? s->ch.sni : NULL,
+            .tls13 = s->tls13,
+            .trust = trust,
+        };
+        if (dir == TB_DIR_C2S && s->cr.seen) {
+            in.have_cert_request = true;
+            in.ca_names_der = s->cr.ca_der;
+            in.ca_names_len = s->cr.ca_len;
+            in.ca_names_count = s->cr.ca_count;
+            in.cert_types = s->cr.cert_types;
+            in.cert_types_count = s->cr.cert_types_count;
+            algs = s->cr.sig_algs_cert.count > 0 ? &s->cr.sig_algs_cert : &s->cr.sig_algs;
+        } else if (dir == TB_DIR_S2C) {
+            algs = s->ch.sig_algs_cert.count > 0 ? &s->ch.sig_algs_cert : &s->ch.sig_algs;
+        }
+        if (algs != NULL) {
+            in.sig_algs = algs->v;
+            in.sig_algs_count = algs->count;
+        }
+        tb_chain_analyze(&in, &c->report);
+        c->analyzed = true;
+    }
+}
+
+static void check_signatures(struct tb_tls *t)
+{
+    struct tb_session *s = t->s;
+    char why[256] = "";
+
+    if (s->tls13) {
+        if (s->cv.seen && s->cv.valid == TB_TRI_UNKNOWN && s->cv.why == NULL) {
+            s->cv.why = "TLS 1.3: the signature covers the encrypted transcript (needs a key log)";
+        }
+        return;
+    }
+    if (s->cv.seen && s->chain[TB_DIR_C2S].count > 0) {
+        if (t->transcript_over_cap) {
+            s->cv.why = "handshake transcript over the size cap";
+        } else if (s->cv.transcript_len > t->transcript.len) {
+            s->cv.why = "handshake transcript incomplete";
+        } else {
+            s->cv.valid = tb_cv_verify_tls12(s->chain[TB_DIR_C2S].certs[0], s->version,
+                                             s->cv.sig_alg, s->cv.sig, s->cv.sig_len,
+                                             t->transcript.bytes, s->cv.transcript_len, why,
+                                             sizeof why);
+            if (why[0] != '\0') {
+                s->cv.why = tb_arena_strdup(&s->arena, why);
+            }
+        }
+    }
+    if (t->ske_sig != NULL && t->ske_params != NULL && s->chain[TB_DIR_S2C].count > 0) {
+        why[0] = '\0';
+        s->ske_valid = tb_ske_verify(s->chain[TB_DIR_S2C].certs[0], s->version, s->ske_sig_alg,
+                                     s->ch.random, s->sh.random, t->ske_params, t->ske_params_len,
+                                     t->ske_sig, t->ske_sig_len, why, sizeof why);
+    }
+}
+
+void tb_tls_finish(struct tb_tls *t, bool capture_end, const struct tb_trust *trust)
+{
+    struct tb_session *s = t->s;
+
+    if (!s->is_tls) {
+        return;
+    }
+    promote_encrypted_alerts(t);
+    estimate_client_certificate(t);
+    if (s->cr.seen && s->client_sent_certificate == TB_TRI_UNKNOWN && !s->tls13 &&
+        t->d[TB_DIR_C2S].saw_finished) {
+        /* TLS 1.2: a CertificateRequest answered without a Certificate message (SSLv3 style). */
+        s->client_sent_certificate = TB_TRI_NO;
+    }
+    bool open = !(s->dir[0].fin_frame || s->dir[0].rst_frame || s->dir[1].fin_frame ||
+                  s->dir[1].rst_frame);
+    if (capture_end && open && !handshake_complete(t)) {
+        s->anomalies |= TB_ANOM_CAPTURE_END;
+    }
+    decide_outcome(t, capture_end);
+    analyze_chains(t, trust);
+    /* Signatures are checked where a verdict may need them, not for every success. */
+    if (s->outcome != TB_OUTCOME_SUCCESS) {
+        check_signatures(t);
+    }
+}

@@ -1,0 +1,53 @@
+#ifndef TLSBLAME_REPORT_INT_H
+#define TLSBLAME_REPORT_INT_H
+/*
+ * report_int.h - shared by the report module's files (json.c,
+ * report_json.c, report_text.c, summary.c): a streaming JSON writer that
+ * places the commas, and small formatting helpers. Not part of any other
+ * module's contract.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tlsblame/common.h"
+#include "tlsblame/limits.h"
+#include "tlsblame/session.h"
+
+/*
+ * Streaming JSON writer. Nesting is bounded by TB_MAX_DEPTH (our own
+ * output, never the input's choice); deeper calls are a programming error
+ * and are caught by assert().
+ */
+struct tb_json_writer {
+    FILE *out;
+    unsigned depth;
+    bool after_key;
+    uint32_t items[TB_MAX_DEPTH + 1]; /* values written at each depth */
+};
+
+void tb_json_writer_init(struct tb_json_writer *w, FILE *out);
+void tb_json_obj_begin(struct tb_json_writer *w);
+void tb_json_obj_end(struct tb_json_writer *w);
+void tb_json_arr_begin(struct tb_json_writer *w);
+void tb_json_arr_end(struct tb_json_writer *w);
+void tb_json_key(struct tb_json_writer *w, const char *key);
+void tb_json_str(struct tb_json_writer *w, const char *s);           /* NULL -> null */
+void tb_json_str_n(struct tb_json_writer *w, const char *s, size_t n); /* NULL -> null */
+void tb_json_u64(struct tb_json_writer *w, uint64_t v);
+void tb_json_i64(struct tb_json_writer *w, int64_t v);
+void tb_json_bool(struct tb_json_writer *w, bool v);
+void tb_json_tri(struct tb_json_writer *w, enum tb_tri v);           /* UNKNOWN -> null */
+void tb_json_null(struct tb_json_writer *w);
+void tb_json_num(struct tb_json_writer *w, double v);                /* non-finite -> null */
+void tb_json_time_us(struct tb_json_writer *w, int64_t ts_us);
+void tb_json_time_s(struct tb_json_writer *w, int64_t ts_s);
+
+/* "10.0.0.1:443", "[2001:db8::1]:443". */
+#define TB_ENDPOINT_STR_LEN 64
+void tb_report_endpoint_str(const struct tb_endpoint *e, char out[TB_ENDPOINT_STR_LEN]);
+/* "success", "failed", "incomplete", "unknown" (INTERFACE.md vocabulary). */
+const char *tb_report_outcome_str(enum tb_outcome o);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * session.c - the session record's life: init, timeline events (capped),
+ * and release of the certificate references and the arena.
+ */
+#include <string.h>
+
+#include "tlsblame/session.h"
+
+void tb_session_init(struct tb_session *s, uint64_t id, const char *file)
+{
+    memset(s, 0, sizeof *s);
+    s->id = id;
+    s->file = file;
+    tb_arena_init(&s->arena, TB_SESSION_ARENA_CAP);
+}
+
+void tb_session_fini(struct tb_session *s, struct tb_certcache *cache)
+{
+    for (int d = 0; d < TB_DIR_COUNT; d++) {
+        for (size_t i = 0; i < s->chain[d].count; i++) {
+            tb_cert_release(cache, s->chain[d].certs[i]);
+        }
+        s->chain[d].count = 0;
+    }
+    tb_arena_reset(&s->arena);
+}
+
+struct tb_event *tb_session_add_event(struct tb_session *s, enum tb_event_kind kind, enum tb_dir dir,
+                                      uint64_t frame, int64_t ts_us)
+{
+    if (s->events == NULL) {
+        s->events = tb_arena_alloc(&s->arena, sizeof *s->events * TB_MAX_EVENTS);
+        if (s->events == NULL) {
+            s->anomalies |= TB_ANOM_ARENA_CAP;
+            return NULL;
+        }
+    }
+    if (s->event_count >= TB_MAX_EVENTS) {
+        s->anomalies |= TB_ANOM_EVENTS_CAP;
+        return NULL;
+    }
+    struct tb_event *e = &s->events[s->event_count++];
+    memset(e, 0, sizeof *e);
+    e->kind = kind;
+    e->dir = dir;
+    e->frame = frame;
+    e->ts_us = ts_us;
+    return e;
+}
+
+const struct tb_alert *tb_session_first_fatal(const struct tb_session *s)
+{
+    for (size_t i = 0; i < s->alert_count; i++) {
+        const struct tb_alert *a = &s->alerts[i];
+        /* An encrypted alert that ends a handshake is treated as fatal; close_notify is not. */
+        if (a->level == 2 || (a->encrypted && a->level == 0 && a->likely_fatal)) {
+            return a;
+        }
+    }
+    return NULL;
+}
+
+const char *tb_outcome_name(enum tb_outcome o)
+{
+    switch (o) {
+    case TB_OUTCOME_SUCCESS:
+        return "success";
+    case TB_OUTCOME_FAILED:
+        return "failed";
+    case TB_OUTCOME_INCOMPLETE:
+        return "incomplete";
+    case TB_OUTCOME_UNKNOWN:
+    default:
+        return "unknown";
+    }
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Command line behaviour: exit status and messages (INTERFACE.md).
+set -u
+bin=${TB_BIN:-build/asan/tlsblame}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+bad() { n=$((n + 1)); echo "not ok $n - $1"; sed 's/^/#   /' "$tmp/err" | head -5; }
+
+# expect NAME STATUS STDERR_REGEX -- ARGS...
+expect() {
+    local name=$1 want=$2 re=$3
+    shift 4
+    "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
+    local rc=$?
+    if [ "$rc" -eq "$want" ] && grep -qE -- "$re" "$tmp/err" "$tmp/out"; then
+        ok "$name (exit $rc)"
+    else
+        bad "$name: exit $rc (want $want), stderr/stdout did not match /$re/"
+    fi
+}
+
+sample=samples/go-success-tls12.pcap
+: >"$tmp/empty.pcap"
+printf 'this is not a capture\n' >"$tmp/text.pcap"
+head -c 200 "$sample" >"$tmp/truncated.pcap"
+# A valid pcap header with LINKTYPE 147 (USER0): nothing tlsblame decodes.
+printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x93\x00\x00\x00' >"$tmp/user0.pcap"
+
+expect "no arguments" 2 "usage: tlsblame" --
+expect "unknown option" 2 "usage: tlsblame" -- --no-such-option
+expect "help" 0 "--ca-file" -- --help
+expect "version names the libraries" 0 "libpcap.*|nDPI" -- --version
+expect "missing file" 2 "nosuchfile.pcap: cannot open: No such file" -- -r "$tmp/nosuchfile.pcap"
+expect "empty file" 2 "empty file \\(0 bytes\\)" -- -r "$tmp/empty.pcap"
+expect "text file" 2 "text.pcap: not a pcap or pcapng capture" -- -r "$tmp/text.pcap"
+expect "unsupported link type" 2 "unsupported link type 147" -- -r "$tmp/user0.pcap"
+expect "bad filter" 2 "bad filter 'tcp port pizza'" -- -f 'tcp port pizza' -r "$sample"
+expect "bad -T" 2 "-T takes text or json" -- -T xml -r "$sample"
+expect "bad rules directory" 2 "no-such-rules" -- --rules "$tmp/no-such-rules" -r "$sample"
+expect "check-rules on the defaults" 0 "rules OK" -- --check-rules rules
+# A truncated file: the packets before the damage are analyzed, the damage named.
+expect "truncated file" 0 "truncated.pcap: frame [0-9]+: .*truncated" -- -r "$tmp/truncated.pcap"
+# One bad input among good ones: reported, the rest analyzed, exit 0.
+expect "bad input among good ones" 0 "text.pcap: not a pcap" -- "$tmp/text.pcap" "$sample"
+if grep -q '"type":"session"' "$tmp/out" || grep -q 'TLS session' "$tmp/out"; then
+    ok "the good input after a bad one was analyzed"
+else
+    bad "the good input after a bad one was analyzed"
+fi
+"$bin" --json "$tmp/text.pcap" "$sample" >"$tmp/out" 2>"$tmp/err"
+if jq -e -s 'map(select(.type == "error"))[0] | .file != null and .message != null' "$tmp/out" >/dev/null; then
+    ok "JSON error object for a bad input"
+else
+    bad "JSON error object for a bad input"
+fi
+# A trailing BPF expression, tcpdump style, and -f on files.
+"$bin" --json "$sample" 'tcp port 1' >"$tmp/out" 2>"$tmp/err"
+if [ "$(jq -s 'map(select(.type == "session")) | length' "$tmp/out")" = 0 ]; then
+    ok "trailing filter expression applies to files"
+else
+    bad "trailing filter expression applies to files"
+fi
+# stdin
+if "$bin" --json - <"$sample" 2>"$tmp/err" | jq -e -s 'map(select(.type == "session"))[0].file == "-"' >/dev/null; then
+    ok "stdin as -"
+else
+    bad "stdin as -"
+fi
+# Closed stdout: ends quietly.
+"$bin" -v "$sample" "$sample" "$sample" 2>"$tmp/err" | head -c 10 >/dev/null
+if ! grep -qE 'Sanitizer|Broken pipe' "$tmp/err"; then
+    ok "a closed pipe ends the run quietly"
+else
+    bad "a closed pipe ends the run quietly"
+fi
