@@ -7,6 +7,8 @@
 #define _GNU_SOURCE /* fopencookie */
 #include <errno.h>
 #include <pcap.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,7 @@ struct tb_capture {
     bool live;
     pcap_dumper_t *dumper;
     int linktype;
+    volatile sig_atomic_t broken;
 };
 
 static ssize_t gz_read(void *cookie, char *out, size_t n)
@@ -191,10 +194,10 @@ enum tb_err tb_capture_open_live(const char *ifname, const char *filter,
         snprintf(errmsg, errmsg_len, "%s", pcap_err);
         goto out;
     }
-    /* Certificates need whole packets; immediate mode prints verdicts as they happen. */
+    /* Certificates need whole packets. */
     (void)pcap_set_snaplen(c->pcap, opts->snaplen > 0 ? opts->snaplen : 262144); /* pre-activate: cannot fail */
     (void)pcap_set_promisc(c->pcap, opts->promisc ? 1 : 0);
-    (void)pcap_set_immediate_mode(c->pcap, 1);
+    (void)pcap_set_immediate_mode(c->pcap, 1); /* verdicts as they happen */
     (void)pcap_set_buffer_size(c->pcap, (opts->buffer_mb > 0 ? opts->buffer_mb : 32) << 20);
     (void)pcap_set_timeout(c->pcap, 100);
     (void)pcap_set_tstamp_precision(c->pcap, PCAP_TSTAMP_PRECISION_MICRO); /* default anyway */
@@ -202,6 +205,12 @@ enum tb_err tb_capture_open_live(const char *ifname, const char *filter,
     if (rc < 0) {
         snprintf(errmsg, errmsg_len, "cannot capture on %s: %s", ifname, pcap_geterr(c->pcap));
         err = TB_ERR_USAGE;
+        goto out;
+    }
+    /* Linux blocks in pcap_next_ex with no packets despite the timeout: read
+     * non-blocking and wait in poll() ourselves, so quiet periods tick. */
+    if (pcap_setnonblock(c->pcap, 1, pcap_err) != 0) {
+        snprintf(errmsg, errmsg_len, "%s: %s", ifname, pcap_err);
         goto out;
     }
     c->linktype = pcap_datalink(c->pcap);
@@ -259,7 +268,14 @@ enum tb_err tb_capture_run(struct tb_capture *c, tb_packet_fn fn, void *ctx, uin
             continue;
         }
         if (rc == 0) {
-            continue; /* live timeout: nothing arrived */
+            struct pollfd pfd = {.fd = pcap_get_selectable_fd(c->pcap), .events = POLLIN};
+            if (c->broken) {
+                return TB_OK;
+            }
+            if (pfd.fd < 0 || poll(&pfd, 1, 100) == 0) {
+                fn(ctx, NULL); /* nothing for 100 ms: a tick, so idle flows can end */
+            }
+            continue;
         }
         if (rc == PCAP_ERROR_BREAK) {
             return TB_OK;
@@ -272,6 +288,7 @@ enum tb_err tb_capture_run(struct tb_capture *c, tb_packet_fn fn, void *ctx, uin
 
 void tb_capture_break(struct tb_capture *c)
 {
+    c->broken = 1; /* non-blocking reads never see pcap_breakloop() */
     pcap_breakloop(c->pcap);
 }
 

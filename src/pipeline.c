@@ -5,6 +5,10 @@
  * input; a damaged input is reported and the next one runs.
  */
 #include <dirent.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <time.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,16 +33,27 @@ struct run {
     const struct tb_config *cfg;
     struct tb_ruleset *rules;
     struct tb_trust *trust;
-    struct tb_certcache *certs;
-    struct tb_summary *summary;
     struct tb_text_opts text;
+    const struct tb_keylog *keylog;
+};
+
+/*
+ * Where one worker's results go: the run's stdout and summary when files are
+ * read one after another, or a memory stream and a summary of its own when
+ * files are read in parallel (printed whole, in input order, then merged).
+ */
+struct sink {
     FILE *out;
+    struct tb_summary *summary;
+    struct tb_certcache *certs;
     uint64_t input_errors;
+    uint64_t usage_errors;
     uint64_t inputs_read;
 };
 
 struct worker {
     struct run *run;
+    struct sink *sink;
     const char *file;
     struct tb_decoder *decoder;
     struct tb_flowtab *flows;
@@ -54,6 +69,7 @@ struct worker {
 struct owner {
     struct tb_session s;
     struct tb_tls *tls;
+    bool reported;               /* live: reported as soon as it was decided */
     struct tb_classify_flow cls; /* classify: nDPI state until it decides, preamble watch */
 };
 
@@ -82,6 +98,9 @@ const char *tb_default_rule_dir(void)
     return TB_SRC_RULEDIR;
 }
 
+static void export_certs(struct run *r, const struct tb_session *s);
+static void report_session(struct worker *w, struct tb_session *s);
+
 /* ---- flow callbacks ---- */
 
 static void *on_open(void *ctx, struct tb_flow *f, const struct tb_pkt *pkt, uint64_t frame,
@@ -106,9 +125,9 @@ static void *on_open(void *ctx, struct tb_flow *f, const struct tb_pkt *pkt, uin
     tb_addr_format(ipv, addr, o->s.server.ip, sizeof o->s.server.ip);
     o->s.server.port = port;
     o->s.is_ipv6 = ipv == 6;
-    o->tls = tb_tls_new(&o->s, w->run->certs);
+    o->tls = tb_tls_new(&o->s, w->sink->certs);
     if (o->tls == NULL) {
-        tb_session_fini(&o->s, w->run->certs);
+        tb_session_fini(&o->s, w->sink->certs);
         free(o);
         return NULL;
     }
@@ -160,9 +179,16 @@ static void on_packet(void *ctx, void *owner, enum tb_dir dir, const struct tb_p
 static void on_deliver(void *ctx, void *owner, enum tb_dir dir, const uint8_t *bytes, size_t len,
                        uint64_t frame, int64_t ts_us)
 {
+    struct worker *w = ctx;
     struct owner *o = owner;
-    (void)ctx;
+
     tb_tls_data(o->tls, dir, bytes, len, frame, ts_us);
+    if (w->run->cfg->iface != NULL && !o->reported && tb_tls_decided_success(o->tls)) {
+        /* Live: say it now, not when the connection closes hours later. */
+        tb_tls_finish(o->tls, false, w->run->trust);
+        report_session(w, &o->s);
+        o->reported = true;
+    }
 }
 
 static void on_gap(void *ctx, void *owner, enum tb_dir dir, uint64_t missing, uint64_t frame,
@@ -215,6 +241,7 @@ static int on_first_payload(void *ctx, const uint8_t *bytes, size_t len)
 static void report_session(struct worker *w, struct tb_session *s)
 {
     struct run *r = w->run;
+    struct sink *k = w->sink;
     struct tb_facts facts;
     struct tb_verdict verdict;
 
@@ -223,20 +250,23 @@ static void report_session(struct worker *w, struct tb_session *s)
     if (s->outcome != TB_OUTCOME_SUCCESS) {
         tb_rules_eval(r->rules, &facts, &s->arena, &verdict);
     }
-    tb_summary_add(r->summary, s, &facts, &verdict);
+    tb_summary_add(k->summary, s, &facts, &verdict);
     if (r->cfg->summary_only) {
         return;
     }
     if (r->cfg->only_failures && s->outcome == TB_OUTCOME_SUCCESS) {
         return;
     }
+    if (r->cfg->export_certs != NULL) {
+        export_certs(r, s);
+    }
     if (r->cfg->json) {
-        tb_report_json_session(r->out, s, &facts, &verdict);
+        tb_report_json_session(k->out, s, &facts, &verdict);
     } else {
-        tb_report_text_session(r->out, s, &facts, &verdict, &r->text);
+        tb_report_text_session(k->out, s, &facts, &verdict, &r->text);
     }
     if (r->cfg->iface != NULL) {
-        fflush(r->out);
+        fflush(k->out); /* live: each result as it happens */
     }
 }
 
@@ -253,6 +283,9 @@ static void on_end(void *ctx, void *owner, enum tb_flow_end why, uint64_t frame,
     if (why == TB_FLOW_END_EVICTED) {
         o->s.anomalies |= TB_ANOM_EVICTED;
     }
+    if (o->reported) {
+        goto free_owner;
+    }
     tb_tls_finish(o->tls, why == TB_FLOW_END_CAPTURE || why == TB_FLOW_END_IDLE ||
                               why == TB_FLOW_END_EVICTED,
                   w->run->trust);
@@ -262,8 +295,9 @@ static void on_end(void *ctx, void *owner, enum tb_flow_end why, uint64_t frame,
         report_session(w, &o->s);
     }
     /* classify: end */
+free_owner:
     tb_tls_free(o->tls);
-    tb_session_fini(&o->s, w->run->certs);
+    tb_session_fini(&o->s, w->sink->certs);
     free(o);
 }
 
@@ -314,15 +348,17 @@ static void on_capture_packet(void *ctx, const struct tb_packet *p)
     }
 }
 
-static void input_error(struct run *r, const char *file, uint64_t frame, const char *message)
+static void input_error(struct run *r, struct sink *k, const char *file, uint64_t frame,
+                        const char *message)
 {
     struct tb_where where = {file, 0, NULL, -1};
 
     tb_diag(&where, "%s", message);
+    k->input_errors++;
     if (r->cfg->json && !r->cfg->summary_only) {
-        tb_report_json_error(r->out, file, frame, message);
+        tb_report_json_error(k->out, file, frame, message);
     }
-    tb_summary_add_error(r->summary, file);
+    tb_summary_add_error(k->summary, file);
 }
 
 static uint64_t frame_of_message(const char *msg)
@@ -334,11 +370,11 @@ static uint64_t frame_of_message(const char *msg)
     return strtoull(msg + 6, NULL, 10);
 }
 
-static void process_capture(struct run *r, const char *file)
+static void process_capture(struct run *r, struct sink *k, const char *file)
 {
     char errmsg[512] = "";
     struct tb_capture *cap = NULL;
-    struct worker w = {.run = r, .file = file};
+    struct worker w = {.run = r, .sink = k, .file = file};
     struct tb_flow_limits lim = {
         .max_flows = r->cfg->max_flows,
         .max_ooo_total = TB_DEFAULT_MAX_OOO_TOTAL,
@@ -348,32 +384,30 @@ static void process_capture(struct run *r, const char *file)
 
     err = tb_capture_open_file(file, r->cfg->filter, &cap, errmsg, sizeof errmsg);
     if (err != TB_OK) {
-        r->input_errors++;
         if (err == TB_ERR_USAGE) {
-            r->input_errors += 1000; /* a bad filter is a usage error */
+            k->usage_errors++; /* a bad filter */
         }
-        input_error(r, file, 0, errmsg);
+        input_error(r, k, file, 0, errmsg);
         return;
     }
-    r->inputs_read++;
+    k->inputs_read++;
     w.decoder = tb_decoder_new();
     w.classifier = tb_classify_new(); /* classify */
     w.flows = tb_flowtab_new(&lim, &flow_ops, &w);
     if (w.decoder == NULL || w.flows == NULL || w.classifier == NULL) {
-        input_error(r, file, 0, "out of memory");
+        input_error(r, k, file, 0, "out of memory");
         goto out;
     }
     err = tb_capture_run(cap, on_capture_packet, &w, r->cfg->count, errmsg, sizeof errmsg);
     tb_flowtab_end_all(w.flows, w.last_frame, w.last_ts_us);
     if (err != TB_OK) {
-        r->input_errors++;
-        input_error(r, file, frame_of_message(errmsg), errmsg);
+        input_error(r, k, file, frame_of_message(errmsg), errmsg);
     }
     if (w.malformed > 0 && r->cfg->verbosity >= 1) {
         struct tb_where where = {file, 0, NULL, -1};
         tb_diag(&where, "%llu malformed packets skipped", (unsigned long long)w.malformed);
     }
-    tb_summary_add_packets(r->summary, w.packets, w.bytes);
+    tb_summary_add_packets(k->summary, w.packets, w.bytes);
     /* classify: begin */
     if (r->cfg->verbosity >= 1) {
         struct tb_classify_stats cs;
@@ -393,6 +427,41 @@ out:
     tb_classify_free(w.classifier); /* classify: after the flows, which give up their nDPI state */
     tb_decoder_free(w.decoder);
     tb_capture_close(cap);
+}
+
+
+/* ---- inputs: files, directories, --from lists ---- */
+
+struct input_list {
+    char **path;
+    size_t count, cap;
+};
+
+static bool list_add(struct input_list *l, const char *path)
+{
+    if (l->count == l->cap) {
+        size_t ncap = l->cap == 0 ? 64 : l->cap * 2;
+        char **np = realloc(l->path, ncap * sizeof *np);
+        if (np == NULL) {
+            return false;
+        }
+        l->path = np;
+        l->cap = ncap;
+    }
+    l->path[l->count] = strdup(path);
+    if (l->path[l->count] == NULL) {
+        return false;
+    }
+    l->count++;
+    return true;
+}
+
+static void list_free(struct input_list *l)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        free(l->path[i]);
+    }
+    free(l->path);
 }
 
 static bool capture_name(const char *name)
@@ -415,69 +484,424 @@ static int name_cmp(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Directories are walked in name order (deterministic output), depth-capped. */
-static void process_path(struct run *r, const char *path, int depth)
+/*
+ * Expand a directory into its captures, in name order (deterministic output),
+ * recursing with a depth cap. Anything else is taken as given: a file the
+ * capture stage will open or report.
+ */
+static void collect_path(struct input_list *l, const char *path, int depth)
 {
     struct stat st;
+    DIR *dir;
+    struct dirent *de;
+    struct input_list here = {0};
 
-    if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        DIR *dir;
-        struct dirent *de;
-        char **names = NULL;
-        size_t count = 0, cap = 0;
-
-        if (depth >= TB_MAX_DEPTH) {
-            input_error(r, path, 0, "directory nesting too deep; skipped");
-            return;
-        }
-        dir = opendir(path);
-        if (dir == NULL) {
-            r->input_errors++;
-            input_error(r, path, 0, strerror(errno));
-            return;
-        }
-        while ((de = readdir(dir)) != NULL) {
-            if (de->d_name[0] == '.') {
-                continue;
-            }
-            if (count == cap) {
-                size_t ncap = cap == 0 ? 64 : cap * 2;
-                char **nn = realloc(names, ncap * sizeof *nn);
-                if (nn == NULL) {
-                    break;
-                }
-                names = nn;
-                cap = ncap;
-            }
-            size_t len = strlen(path) + strlen(de->d_name) + 2;
-            names[count] = malloc(len);
-            if (names[count] == NULL) {
-                break;
-            }
-            snprintf(names[count], len, "%s/%s", path, de->d_name);
-            count++;
-        }
-        closedir(dir);
-        if (count > 0) {
-            qsort(names, count, sizeof *names, name_cmp);
-        }
-        for (size_t i = 0; i < count; i++) {
-            struct stat cst;
-            if (stat(names[i], &cst) == 0 && (S_ISDIR(cst.st_mode) || capture_name(names[i]))) {
-                process_path(r, names[i], depth + 1);
-            }
-            free(names[i]);
-        }
-        free(names);
+    if (strcmp(path, "-") == 0 || stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        (void)list_add(l, path); /* out of memory: the input is dropped, said below */
         return;
     }
-    process_capture(r, path);
+    if (depth >= TB_MAX_DEPTH) {
+        fprintf(stderr, "tlsblame: %s: directory nesting deeper than %d; skipped\n", path,
+                TB_MAX_DEPTH);
+        return;
+    }
+    dir = opendir(path);
+    if (dir == NULL) {
+        (void)list_add(l, path); /* reported when opened */
+        return;
+    }
+    while ((de = readdir(dir)) != NULL) {
+        char full[4096];
+        struct stat cst;
+        if (de->d_name[0] == '.') {
+            continue;
+        }
+        size_t plen = strlen(path);
+        const char *sep = plen > 0 && path[plen - 1] == '/' ? "" : "/";
+        if (snprintf(full, sizeof full, "%s%s%s", path, sep, de->d_name) >= (int)sizeof full) {
+            continue;
+        }
+        if (stat(full, &cst) == 0 && (S_ISDIR(cst.st_mode) || capture_name(full))) {
+            (void)list_add(&here, full);
+        }
+    }
+    closedir(dir);
+    if (here.count > 0) {
+        qsort(here.path, here.count, sizeof *here.path, name_cmp);
+    }
+    for (size_t i = 0; i < here.count; i++) {
+        collect_path(l, here.path[i], depth + 1);
+    }
+    list_free(&here);
 }
+
+static bool collect_from_file(struct input_list *l, const char *list_path)
+{
+    FILE *f = strcmp(list_path, "-") == 0 ? stdin : fopen(list_path, "r");
+    char line[4096];
+    unsigned long n = 0;
+
+    if (f == NULL) {
+        tb_diag_errno(list_path, "cannot open --from list");
+        return false;
+    }
+    while (fgets(line, sizeof line, f) != NULL) {
+        size_t len = strlen(line);
+        n++;
+        if (len > 0 && line[len - 1] != '\n' && !feof(f)) {
+            fprintf(stderr, "tlsblame: %s:%lu: path longer than %zu bytes; skipped\n", list_path,
+                    n, sizeof line - 1);
+            int c;
+            while ((c = fgetc(f)) != EOF && c != '\n') {
+            }
+            continue;
+        }
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) {
+            line[--len] = '\0';
+        }
+        if (len == 0 || line[0] == '#') {
+            continue;
+        }
+        collect_path(l, line, 0);
+    }
+    if (f != stdin) {
+        fclose(f);
+    }
+    return true;
+}
+
+/* ---- --export-certs ---- */
+
+static void export_certs(struct run *r, const struct tb_session *s)
+{
+    const char *dir = r->cfg->export_certs;
+    static const char *const role[TB_DIR_COUNT] = {"client", "server"};
+
+    for (int d = 0; d < TB_DIR_COUNT; d++) {
+        const struct tb_chain *c = &s->chain[d];
+        char path[4096];
+        FILE *f;
+        struct tb_arena a;
+
+        if (c->count == 0) {
+            continue;
+        }
+        snprintf(path, sizeof path, "%s/session%llu-%s-chain.pem", dir,
+                 (unsigned long long)s->id, role[d]);
+        f = fopen(path, "w");
+        if (f == NULL) {
+            tb_diag_errno(path, "cannot write certificate");
+            continue;
+        }
+        tb_arena_init(&a, 1u << 20);
+        for (size_t i = 0; i < c->count; i++) {
+            const char *pem = tb_cert_pem(c->certs[i], &a);
+            if (pem != NULL) {
+                fputs(pem, f);
+            }
+        }
+        tb_arena_reset(&a);
+        if (fclose(f) != 0) {
+            tb_diag_errno(path, "cannot write certificate");
+        }
+    }
+}
+
+/* ---- offline and batch ---- */
+
+static void sink_init(struct sink *k, FILE *out)
+{
+    memset(k, 0, sizeof *k);
+    k->out = out;
+    k->summary = tb_summary_new();
+    k->certs = tb_certcache_new(TB_CERTCACHE_MAX);
+}
+
+static void sink_fini(struct sink *k)
+{
+    tb_summary_free(k->summary);
+    tb_certcache_free(k->certs);
+}
+
+static bool sink_ok(const struct sink *k)
+{
+    return k->summary != NULL && k->certs != NULL;
+}
+
+static void sink_merge(struct sink *dst, const struct sink *src)
+{
+    tb_summary_merge(dst->summary, src->summary);
+    dst->input_errors += src->input_errors;
+    dst->usage_errors += src->usage_errors;
+    dst->inputs_read += src->inputs_read;
+}
+
+struct batch {
+    struct run *run;
+    struct input_list *inputs;
+    pthread_mutex_t lock;
+    pthread_cond_t done_cond;
+    size_t next;            /* next input to take */
+    size_t printed;         /* inputs whose output was written, in order */
+    char **text;            /* per input: its whole output, or NULL until done */
+    size_t *text_len;
+    bool *done;
+    struct sink *sinks;     /* per input */
+};
+
+/* Print finished outputs in input order; called with the lock held. */
+static void batch_flush_in_order(struct batch *b, struct sink *main_sink)
+{
+    while (b->printed < b->inputs->count && b->done[b->printed]) {
+        size_t i = b->printed++;
+        if (b->text[i] != NULL) {
+            (void)fwrite(b->text[i], 1, b->text_len[i], main_sink->out); /* EPIPE: seen at flush */
+            free(b->text[i]);
+            b->text[i] = NULL;
+        }
+        sink_merge(main_sink, &b->sinks[i]);
+        sink_fini(&b->sinks[i]);
+    }
+}
+
+struct batch_thread {
+    struct batch *b;
+    struct sink *main_sink;
+};
+
+static void *batch_worker(void *arg)
+{
+    struct batch_thread *bt = arg;
+    struct batch *b = bt->b;
+
+    for (;;) {
+        size_t i;
+        char *text = NULL;
+        size_t text_len = 0;
+        FILE *mem;
+
+        pthread_mutex_lock(&b->lock);
+        if (b->next >= b->inputs->count || stop_requested) {
+            pthread_mutex_unlock(&b->lock);
+            return NULL;
+        }
+        i = b->next++;
+        pthread_mutex_unlock(&b->lock);
+
+        mem = open_memstream(&text, &text_len);
+        sink_init(&b->sinks[i], mem);
+        if (mem != NULL && sink_ok(&b->sinks[i])) {
+            process_capture(b->run, &b->sinks[i], b->inputs->path[i]);
+        } else {
+            fprintf(stderr, "tlsblame: %s: out of memory\n", b->inputs->path[i]);
+            b->sinks[i].input_errors++;
+        }
+        if (mem != NULL) {
+            fclose(mem);
+        }
+        pthread_mutex_lock(&b->lock);
+        b->text[i] = text;
+        b->text_len[i] = text_len;
+        b->done[i] = true;
+        batch_flush_in_order(b, bt->main_sink);
+        pthread_mutex_unlock(&b->lock);
+    }
+}
+
+static void run_batch(struct run *r, struct sink *main_sink, struct input_list *inputs, int jobs)
+{
+    struct batch b = {.run = r, .inputs = inputs};
+    pthread_t tid[256];
+    struct batch_thread bt = {&b, main_sink};
+    int started = 0;
+
+    b.text = calloc(inputs->count, sizeof *b.text);
+    b.text_len = calloc(inputs->count, sizeof *b.text_len);
+    b.done = calloc(inputs->count, sizeof *b.done);
+    b.sinks = calloc(inputs->count, sizeof *b.sinks);
+    pthread_mutex_init(&b.lock, NULL);
+    if (b.text == NULL || b.text_len == NULL || b.done == NULL || b.sinks == NULL) {
+        fprintf(stderr, "tlsblame: out of memory\n");
+        main_sink->input_errors++;
+        goto out;
+    }
+    for (int i = 0; i < jobs && i < 256 && (size_t)i < inputs->count; i++) {
+        if (pthread_create(&tid[i], NULL, batch_worker, &bt) == 0) {
+            started++;
+        }
+    }
+    if (started == 0) {
+        (void)batch_worker(&bt); /* no threads: do it here */
+    }
+    for (int i = 0; i < started; i++) {
+        pthread_join(tid[i], NULL);
+    }
+    batch_flush_in_order(&b, main_sink);
+out:
+    pthread_mutex_destroy(&b.lock);
+    for (size_t i = 0; b.text != NULL && i < inputs->count; i++) {
+        free(b.text[i]);
+    }
+    free(b.text);
+    free(b.text_len);
+    free(b.done);
+    free(b.sinks);
+}
+
+/* ---- live ---- */
+
+static struct tb_capture *volatile live_capture;
+static volatile sig_atomic_t reload_requested;
 
 static void on_signal(int sig)
 {
-    (void)sig;
+    if (sig == SIGHUP) {
+        reload_requested = 1;
+        return;
+    }
     stop_requested = 1;
+    if (live_capture != NULL) {
+        tb_capture_break(live_capture); /* libpcap: callable from a signal handler */
+    }
+}
+
+/*
+ * Drop root once the interface (and -w file) is open, as tcpdump does: to
+ * -Z USER, else to "tcpdump" where that user exists, else "nobody". -Z root
+ * keeps root. The check that setuid(0) now fails proves there is no way back.
+ */
+static bool drop_privileges(const char *user)
+{
+    const char *name = user;
+    struct passwd *pw;
+
+    if (geteuid() != 0) {
+        return true;
+    }
+    if (name == NULL) {
+        name = getpwnam("tcpdump") != NULL ? "tcpdump" : "nobody";
+    }
+    if (strcmp(name, "root") == 0) {
+        return true;
+    }
+    pw = getpwnam(name);
+    if (pw == NULL) {
+        fprintf(stderr, "tlsblame: -Z %s: no such user\n", name);
+        return false;
+    }
+    if (setgroups(1, &pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+        fprintf(stderr, "tlsblame: cannot drop privileges to %s: %s\n", name, strerror(errno));
+        return false;
+    }
+    if (setuid(0) != -1) {
+        fprintf(stderr, "tlsblame: privileges were not dropped (setuid(0) still works)\n");
+        return false;
+    }
+    if (tb_verbosity() >= 1) {
+        fprintf(stderr, "tlsblame: running as %s (uid %u)\n", name, (unsigned)pw->pw_uid);
+    }
+    return true;
+}
+
+struct live {
+    struct worker w;
+};
+
+static void on_live_packet(void *ctx, const struct tb_packet *p)
+{
+    struct worker *w = ctx;
+
+    if (reload_requested) {
+        struct tb_ruleset *fresh = tb_ruleset_new();
+        reload_requested = 0;
+        bool ok = fresh != NULL;
+        if (ok && !w->run->cfg->no_default_rules) {
+            ok = tb_rules_load_dir(fresh, tb_default_rule_dir()) == TB_OK;
+        }
+        for (size_t i = 0; ok && i < w->run->cfg->rule_dir_count; i++) {
+            ok = tb_rules_load_dir(fresh, w->run->cfg->rule_dirs[i]) == TB_OK;
+        }
+        if (ok) {
+            tb_ruleset_free(w->run->rules);
+            w->run->rules = fresh;
+            fprintf(stderr, "tlsblame: rules reloaded (%zu rules)\n", tb_rules_count(fresh));
+        } else {
+            tb_ruleset_free(fresh);
+            fprintf(stderr, "tlsblame: SIGHUP: the new rules do not load; keeping the old ones\n");
+        }
+    }
+    if (p == NULL) {
+        /* A quiet interface: end flows idle by the wall clock (live timestamps are). */
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        int64_t now_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+        tb_flowtab_expire(w->flows, w->last_frame, now_us);
+        return;
+    }
+    on_capture_packet(ctx, p);
+}
+
+static int process_live(struct run *r, struct sink *k)
+{
+    const struct tb_config *cfg = r->cfg;
+    char errmsg[512] = "";
+    struct tb_capture *cap = NULL;
+    struct tb_live_opts opts = {
+        .snaplen = cfg->snaplen,
+        .promisc = !cfg->no_promisc,
+        .buffer_mb = 32,
+        .write_path = cfg->write_path,
+    };
+    struct worker w = {.run = r, .sink = k, .file = cfg->iface};
+    struct tb_flow_limits lim = {
+        .max_flows = cfg->max_flows,
+        .max_ooo_total = TB_DEFAULT_MAX_OOO_TOTAL,
+        .idle_timeout_us = (int64_t)cfg->idle_timeout_s * 1000000,
+    };
+    enum tb_err err;
+    int status = 0;
+    uint64_t received = 0, dropped = 0;
+
+    err = tb_capture_open_live(cfg->iface, cfg->filter, &opts, &cap, errmsg, sizeof errmsg);
+    if (err != TB_OK) {
+        fprintf(stderr, "tlsblame: %s\n", errmsg);
+        return 2;
+    }
+    if (!drop_privileges(cfg->user)) {
+        tb_capture_close(cap);
+        return 2;
+    }
+    live_capture = cap;
+    w.decoder = tb_decoder_new();
+    w.classifier = tb_classify_new(); /* classify */
+    w.flows = tb_flowtab_new(&lim, &flow_ops, &w);
+    if (w.decoder == NULL || w.flows == NULL || w.classifier == NULL) {
+        fprintf(stderr, "tlsblame: out of memory\n");
+        status = 2;
+        goto out;
+    }
+    k->inputs_read++;
+    if (cfg->verbosity >= 0) {
+        fprintf(stderr, "tlsblame: listening on %s%s%s\n", cfg->iface,
+                cfg->filter != NULL ? ", filter: " : "", cfg->filter != NULL ? cfg->filter : "");
+    }
+    err = tb_capture_run(cap, on_live_packet, &w, cfg->count, errmsg, sizeof errmsg);
+    if (err != TB_OK && !stop_requested) {
+        fprintf(stderr, "tlsblame: %s: %s\n", cfg->iface, errmsg);
+    }
+    /* Sessions still open are reported as they stand (incomplete). */
+    tb_flowtab_end_all(w.flows, w.last_frame, w.last_ts_us);
+    if (tb_capture_stats(cap, &received, &dropped)) {
+        tb_summary_set_drops(k->summary, received, dropped);
+    }
+    tb_summary_add_packets(k->summary, w.packets, w.bytes);
+out:
+    live_capture = NULL;
+    tb_flowtab_free(w.flows, w.last_frame, w.last_ts_us);
+    tb_classify_free(w.classifier);
+    tb_decoder_free(w.decoder);
+    tb_capture_close(cap);
+    return status;
 }
 
 int tb_pipeline_check_rules(const char *dir)
@@ -517,7 +941,9 @@ static bool load_rules(struct run *r)
 
 int tb_pipeline_run(const struct tb_config *cfg)
 {
-    struct run r = {.cfg = cfg, .out = stdout};
+    struct run r = {.cfg = cfg};
+    struct sink k;
+    struct input_list inputs = {0};
     int status = 0;
     struct sigaction sa;
 
@@ -525,14 +951,16 @@ int tb_pipeline_run(const struct tb_config *cfg)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    sink_init(&k, stdout);
     r.text.verbosity = cfg->verbosity;
     r.text.only_failures = cfg->only_failures;
     r.text.width = 80;
     r.text.color = cfg->color == TB_COLOR_ALWAYS ||
                    (cfg->color == TB_COLOR_AUTO && isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL);
-    if (!load_rules(&r)) {
+    if (!sink_ok(&k) || !load_rules(&r)) {
         status = 2;
         goto out;
     }
@@ -541,29 +969,48 @@ int tb_pipeline_run(const struct tb_config *cfg)
         status = 2;
         goto out;
     }
-    r.certs = tb_certcache_new(TB_CERTCACHE_MAX);
-    r.summary = tb_summary_new();
-    if (r.certs == NULL || r.summary == NULL) {
+    if (cfg->export_certs != NULL) {
+        struct stat st;
+        if (stat(cfg->export_certs, &st) != 0 && mkdir(cfg->export_certs, 0755) != 0) {
+            tb_diag_errno(cfg->export_certs, "cannot create --export-certs directory");
+            status = 2;
+            goto out;
+        }
+    }
+    if (cfg->iface != NULL) {
+        status = process_live(&r, &k);
+    } else {
+        for (size_t i = 0; i < cfg->input_count; i++) {
+            collect_path(&inputs, cfg->inputs[i], 0);
+        }
+        if (cfg->from_file != NULL && !collect_from_file(&inputs, cfg->from_file)) {
+            status = 2;
+            goto out;
+        }
+        if (cfg->jobs > 1 && inputs.count > 1) {
+            run_batch(&r, &k, &inputs, cfg->jobs);
+        } else {
+            for (size_t i = 0; i < inputs.count && !stop_requested; i++) {
+                process_capture(&r, &k, inputs.path[i]);
+            }
+        }
+    }
+    if (status == 0) {
+        if (cfg->json) {
+            tb_summary_print_json(k.out, k.summary);
+        } else if (cfg->verbosity >= 0 || cfg->summary_only) {
+            tb_summary_print_text(k.out, k.summary, &r.text);
+        }
+    }
+    if (fflush(k.out) != 0 && errno != EPIPE) {
         status = 2;
-        goto out;
     }
-    for (size_t i = 0; i < cfg->input_count && !stop_requested; i++) {
-        process_path(&r, cfg->inputs[i], 0);
-    }
-    if (cfg->json) {
-        tb_summary_print_json(r.out, r.summary);
-    } else if (cfg->verbosity >= 0 || cfg->summary_only) {
-        tb_summary_print_text(r.out, r.summary, &r.text);
-    }
-    if (fflush(r.out) != 0 && errno != EPIPE) {
-        status = 2;
-    }
-    if (r.input_errors >= 1000 || (r.inputs_read == 0 && r.input_errors > 0)) {
+    if (k.usage_errors > 0 || (cfg->iface == NULL && k.inputs_read == 0)) {
         status = 2; /* usage error, or no input could be read */
     }
 out:
-    tb_summary_free(r.summary);
-    tb_certcache_free(r.certs);
+    list_free(&inputs);
+    sink_fini(&k);
     tb_trust_free(r.trust);
     tb_ruleset_free(r.rules);
     return status;

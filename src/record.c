@@ -254,6 +254,7 @@ static void encrypted_record(struct tb_tls *t, enum tb_dir dir, uint8_t type, si
             }
         } else if (t->client_sent_appdata) {
             t->server_app_records_after_client_data++;
+            t->server_app_bytes_after_client_data += len;
         }
     } else {
         s->dir[dir].encrypted_hs_records++;
@@ -683,8 +684,11 @@ static void decide_outcome(struct tb_tls *t, bool capture_end)
             (s->dir[TB_DIR_C2S].fin_frame == 0 ||
              s->dir[TB_DIR_S2C].fin_frame < s->dir[TB_DIR_C2S].fin_frame);
         bool mtls = s->cr.seen || s->client_sent_certificate == TB_TRI_YES;
+        /* "Briefly": an error page (nginx's 400 is one record of ~700 bytes), not content. */
         if (mtls && server_closed_first && t->client_sent_appdata &&
-            t->server_app_records_after_client_data <= 3 && s->dir[TB_DIR_C2S].appdata_records <= 3) {
+            t->server_app_records_after_client_data <= 3 &&
+            t->server_app_bytes_after_client_data <= 4096 &&
+            s->dir[TB_DIR_C2S].appdata_records <= 3) {
             s->outcome = TB_OUTCOME_FAILED;
         }
         return;
@@ -802,4 +806,14 @@ void tb_tls_finish(struct tb_tls *t, bool capture_end, const struct tb_trust *tr
     if (s->outcome != TB_OUTCOME_SUCCESS) {
         check_signatures(t);
     }
+}
+
+bool tb_tls_decided_success(const struct tb_tls *t)
+{
+    const struct tb_session *s = t->s;
+
+    /* Both sides moved application data after a complete handshake: nothing later
+     * changes the handshake's outcome, so live mode can report it now. */
+    return s->is_tls && handshake_complete(t) && tb_session_first_fatal(s) == NULL &&
+           s->dir[TB_DIR_C2S].appdata_records > 0 && s->dir[TB_DIR_S2C].appdata_records > 1;
 }

@@ -61,6 +61,7 @@ struct tb_tls {
     bool server_flight_started;  /* TLS 1.3: encrypted server records seen */
     bool client_flight_started;
     uint64_t server_app_records_after_client_data;
+    uint64_t server_app_bytes_after_client_data;
     bool client_sent_appdata;
 };
 

@@ -35,6 +35,7 @@ struct tb_packet {
     int linktype;
 };
 
+/* p is NULL for a live read timeout with nothing captured (a clock tick). */
 typedef void (*tb_packet_fn)(void *ctx, const struct tb_packet *p);
 
 struct tb_capture;

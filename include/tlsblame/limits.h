@@ -31,6 +31,15 @@
 #define TB_MAX_IP_FRAG_BYTES (4u * 1024u * 1024u)
 #define TB_MAX_IP_FRAG_DGRAMS 256
 
+/* Key logs (NSS format, keylog.c): the longest valid line is under 300 bytes. */
+#define TB_MAX_KEYLOG_LINE 1024
+#define TB_MAX_KEYLOG_ENTRIES (256u * 1024u)   /* client randoms kept per key log */
+#define TB_MAX_KEYLOG_DIAGS 20                 /* malformed-line messages per file */
+#define TB_MAX_PCAPNG_DSB (16u * 1024u * 1024u) /* pcapng Decryption Secrets Block body */
+#define TB_MAX_PCAPNG_BLOCKS_SCANNED 4096      /* blocks walked looking for secrets */
+/* Decrypted application data: bytes of the first line kept per direction (decrypt). */
+#define TB_MAX_APP_LINE 200
+
 /* Per-session arena for derived strings. */
 #define TB_SESSION_ARENA_CAP (4u * 1024u * 1024u)
 

@@ -32,6 +32,9 @@ bool tb_tls_wants_bytes(const struct tb_tls *t, enum tb_dir dir);
  */
 void tb_tls_finish(struct tb_tls *t, bool capture_end, const struct tb_trust *trust);
 
+/* Live mode: the handshake succeeded and data flows both ways; report it now. */
+bool tb_tls_decided_success(const struct tb_tls *t);
+
 /* What do the first bytes of a stream look like? */
 enum tb_tls_sniff { TB_SNIFF_NOT_TLS, TB_SNIFF_CLIENT_HELLO, TB_SNIFF_SERVER_HELLO, TB_SNIFF_TLS };
 enum tb_tls_sniff tb_tls_sniff(const uint8_t *bytes, size_t len);
