@@ -197,15 +197,24 @@ static bool in_ca_list(const uint8_t *name, size_t len, const struct tb_chain_in
     return false;
 }
 
-static bool is_anchor_subject(const struct tb_trust *trust, const uint8_t *name, size_t len)
+enum { ANCHOR_NONE = 0, ANCHOR_ROOT = 1, ANCHOR_INTERMEDIATE = 2 };
+
+/* Is name the subject of a certificate in the store, and is that one a root? */
+static int anchor_kind(const struct tb_trust *trust, const uint8_t *name, size_t len)
 {
+    int kind = ANCHOR_NONE;
+
     for (const mbedtls_x509_crt *a = tb_trust_crts(trust); a != NULL && a->version != 0;
          a = a->next) {
         if (same_bytes(name, len, a->subject_raw.p, a->subject_raw.len)) {
-            return true;
+            if (same_bytes(a->subject_raw.p, a->subject_raw.len, a->issuer_raw.p,
+                           a->issuer_raw.len)) {
+                return ANCHOR_ROOT;
+            }
+            kind = ANCHOR_INTERMEDIATE;
         }
     }
-    return false;
+    return kind;
 }
 
 /* ------------------------------------------------------ trust store */
@@ -313,7 +322,7 @@ static void path_message(const struct tb_chain_input *in, const size_t *path, si
                        "no path to a trust anchor: self-signed certificate %zu (%s) is not in "
                        "the trust store",
                        path[path_count - 1], label);
-    } else if (is_anchor_subject(in->trust, top->issuer_raw, top->issuer_raw_len)) {
+    } else if ((anchor_kind(in->trust, top->issuer_raw, top->issuer_raw_len) != ANCHOR_NONE)) {
         msgf(msg, msg_len,
                        "no path to a trust anchor: the trust store has a %s, but its key does "
                        "not verify certificate %zu (%s)",
@@ -348,7 +357,7 @@ static enum tb_tri verify_with_trust(const struct tb_chain_input *in, size_t n,
     }
     /* A sent cert we could not even name might be the issuer the path is missing. */
     const struct tb_cert *top = in->certs[path[path_count - 1]];
-    if (!top->self_signed && !is_anchor_subject(in->trust, top->issuer_raw, top->issuer_raw_len)) {
+    if (!top->self_signed && !(anchor_kind(in->trust, top->issuer_raw, top->issuer_raw_len) != ANCHOR_NONE)) {
         for (size_t i = 0; i < n; i++) {
             if (in->certs[i]->subject_raw == NULL) {
                 goto out;
@@ -524,12 +533,21 @@ void tb_chain_analyze(const struct tb_chain_input *in, struct tb_chain_report *o
      * its root; the trust store or the CertificateRequest CA list tells them
      * apart, and without either the rules must weigh it with the alert.
      */
-    bool issuer_is_anchor =
-        in->trust != NULL && is_anchor_subject(in->trust, top->issuer_raw, top->issuer_raw_len);
-    if (!top->self_signed && top->parsed && !issuer_is_anchor &&
+    int issuer_in_store =
+        in->trust != NULL ? anchor_kind(in->trust, top->issuer_raw, top->issuer_raw_len) : -1;
+    if (!top->self_signed && top->parsed && issuer_in_store != ANCHOR_ROOT &&
         !(in->have_cert_request && in_ca_list(top->issuer_raw, top->issuer_raw_len, in))) {
         out->missing_intermediate = true;
         out->missing_issuer = top->issuer;
+        /*
+         * With a trust store the two readings separate: the missing issuer is in
+         * the store but is itself issued by someone (an intermediate the peer had
+         * to send), or the store does not know it at all (an untrusted CA; the
+         * chain itself may be complete).
+         */
+        out->missing_issuer_in_store = issuer_in_store == ANCHOR_INTERMEDIATE ? TB_TRI_YES
+                                       : issuer_in_store == ANCHOR_NONE       ? TB_TRI_NO
+                                                                              : TB_TRI_UNKNOWN;
     }
 
     /* RFC 5280 4.2.1.12 / RFC 5246 7.4.6: the leaf's EKU must allow its role. */

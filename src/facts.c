@@ -210,6 +210,7 @@ static void chain_facts(struct tb_facts *f, struct tb_session *s, enum tb_dir di
     set_bool(f, CF(chain_root_included), r->root_included);
     set_bool(f, CF(chain_missing_intermediate), r->missing_intermediate);
     set_str(f, CF(chain_missing_issuer), r->missing_issuer);
+    set_tri(f, CF(chain_missing_issuer_in_store), r->missing_issuer_in_store);
     set_bool(f, CF(chain_eku_ok), r->leaf_eku_ok);
     set_bool(f, CF(chain_ku_ok), r->leaf_ku_ok);
     set_bool(f, CF(chain_intermediates_ca), r->intermediates_are_ca);

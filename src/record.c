@@ -19,8 +19,12 @@
 #define PREAMBLE_MAX (64u * 1024u)
 /* Application records per direction we still look at once the handshake is over. */
 #define APPDATA_RECORDS_WATCHED 16
-/* TLS 1.3 encrypted alert: 2 bytes + inner type + 16-byte AEAD tag (RFC 8446 5.2). */
-#define TLS13_ALERT_RECORD_LEN 19
+/*
+ * TLS 1.3 encrypted alert: 2 bytes + inner type + 16-byte AEAD tag = 19 (RFC
+ * 8446 5.2), more with record padding (JSSE's alerts are 35 bytes). Anything
+ * up to this size is smaller than any Finished (hash + 4 + 17 >= 53).
+ */
+#define TLS13_ALERT_RECORD_MAX 40
 
 struct tb_tls *tb_tls_new(struct tb_session *s, struct tb_certcache *cache)
 {
@@ -52,6 +56,7 @@ void tb_tls_free(struct tb_tls *t)
         tb_buf_fini(&t->d[i].hs);
     }
     tb_buf_fini(&t->transcript);
+    tb_tls_dec_free(t); /* decrypt */
     free(t);
 }
 
@@ -153,7 +158,7 @@ static void mark_not_tls(struct tb_tls *t, enum tb_dir dir, uint64_t frame, int6
 
 /* Handshake bytes of one record: cut into messages (several per record, or one across many). */
 static void handshake_bytes(struct tb_tls *t, enum tb_dir dir, const uint8_t *p, size_t n,
-                            uint64_t frame, int64_t ts_us)
+                            uint64_t frame, int64_t ts_us, bool decrypted)
 {
     struct tls_dir *d = &t->d[dir];
 
@@ -180,7 +185,7 @@ static void handshake_bytes(struct tb_tls *t, enum tb_dir dir, const uint8_t *p,
         if (body == NULL) {
             return; /* wait for the rest */
         }
-        tb_hs_message(t, dir, type, body, len, frame, ts_us, false);
+        tb_hs_message(t, dir, type, body, len, frame, ts_us, decrypted);
         tb_buf_consume(&d->hs, 4 + (size_t)len);
         if (d->state == TLS_DIR_NOT_TLS) {
             return;
@@ -265,7 +270,7 @@ static void encrypted_record(struct tb_tls *t, enum tb_dir dir, uint8_t type, si
     int *open = kind == TB_EV_APPDATA ? &d->appdata_event : &d->enc_hs_event;
     struct tb_event *e = event_at(t, *open);
     bool last_is_ours = *open >= 0 && (size_t)*open == s->event_count - 1;
-    bool may_be_alert = s->tls13 && len == TLS13_ALERT_RECORD_LEN && kind == TB_EV_APPDATA;
+    bool may_be_alert = s->tls13 && len <= TLS13_ALERT_RECORD_MAX && kind == TB_EV_APPDATA;
     if (e != NULL && last_is_ours && !may_be_alert && !d->last_rec_maybe_alert) {
         e->records++;
         e->bytes += len;
@@ -296,12 +301,41 @@ static void appdata_watch(struct tb_tls *t, enum tb_dir dir)
     }
 }
 
+/* decrypt: begin - the plaintext paths, for records tls_decrypt.c decrypted */
+void tb_tls_rec_handshake(struct tb_tls *t, enum tb_dir dir, const uint8_t *p, size_t n,
+                          uint64_t frame, int64_t ts_us)
+{
+    handshake_bytes(t, dir, p, n, frame, ts_us, true);
+}
+
+void tb_tls_rec_alert(struct tb_tls *t, enum tb_dir dir, uint8_t level, uint8_t desc,
+                      bool encrypted, uint64_t frame, int64_t ts_us)
+{
+    add_alert(t, dir, level, desc, encrypted, frame, ts_us);
+}
+
+void tb_tls_rec_encrypted(struct tb_tls *t, enum tb_dir dir, uint8_t type, size_t len,
+                          uint64_t frame, int64_t ts_us)
+{
+    encrypted_record(t, dir, type, len, frame, ts_us);
+    if (type == TB_CT_APPLICATION_DATA) {
+        appdata_watch(t, dir);
+    }
+}
+/* decrypt: end */
+
 static void complete_record(struct tb_tls *t, enum tb_dir dir, uint64_t frame, int64_t ts_us)
 {
     struct tls_dir *d = &t->d[dir];
     struct tb_session *s = t->s;
     uint8_t type = d->rec_type;
 
+    /* decrypt: begin */
+    if (d->rec_decrypt && tb_tls_dec_record(t, dir, frame, ts_us)) {
+        tb_buf_clear(&d->rec);
+        return;
+    }
+    /* decrypt: end */
     if (type != TB_CT_APPLICATION_DATA) {
         close_runs(d);
         d->last_rec_maybe_alert = false;
@@ -312,7 +346,7 @@ static void complete_record(struct tb_tls *t, enum tb_dir dir, uint64_t frame, i
             encrypted_record(t, dir, type, d->rec_len, frame, ts_us);
             break;
         }
-        handshake_bytes(t, dir, d->rec.bytes, d->rec.len, frame, ts_us);
+        handshake_bytes(t, dir, d->rec.bytes, d->rec.len, frame, ts_us, false);
         /* A 1.3 ServerHello switches both sides to encrypted records. */
         if (s->tls13 && s->sh.seen) {
             t->d[TB_DIR_S2C].encrypted = true;
@@ -455,6 +489,10 @@ void tb_tls_data(struct tb_tls *t, enum tb_dir dir, const uint8_t *bytes, size_t
             bool encrypted_type = d->rec_type == TB_CT_APPLICATION_DATA ||
                                   (d->encrypted && d->rec_type != TB_CT_CHANGE_CIPHER_SPEC);
             d->rec_buffered = !encrypted_type;
+            /* decrypt: begin (with keys, protected records are kept to be decrypted) */
+            d->rec_decrypt = tb_tls_dec_wants(t, dir, d->rec_type, encrypted_type);
+            d->rec_buffered = d->rec_buffered || d->rec_decrypt;
+            /* decrypt: end */
             tb_buf_clear(&d->rec);
             if (d->rec_len == 0) {
                 d->hdr_len = 0;
@@ -496,6 +534,7 @@ void tb_tls_gap(struct tb_tls *t, enum tb_dir dir, uint64_t missing, uint64_t fr
     if (d->state == TLS_DIR_NOT_TLS) {
         return;
     }
+    tb_tls_dec_gap(t, dir); /* decrypt: sequence numbers are lost with the bytes */
     /* If the hole falls inside a skipped (encrypted) record body, we stay in step. */
     if (d->state == TLS_DIR_RECORDS && d->hdr_len == 0 && d->rec_left > missing &&
         !d->rec_buffered) {
@@ -540,10 +579,67 @@ bool tb_tls_wants_bytes(const struct tb_tls *t, enum tb_dir dir)
     return !d->done && d->state != TLS_DIR_NOT_TLS;
 }
 
+/* Nothing from this side after event idx but FIN/RST/CCS. */
+static bool last_from_side(const struct tb_session *s, size_t idx, enum tb_dir dir)
+{
+    for (size_t i = idx + 1; i < s->event_count; i++) {
+        const struct tb_event *x = &s->events[i];
+        if (x->dir == dir && x->kind != TB_EV_FIN && x->kind != TB_EV_RST &&
+            x->kind != TB_EV_CCS) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * TLS 1.3: a side's whole encrypted "flight" that is one record too small to
+ * hold a Finished, and nothing after it, was an alert: a client rejecting the
+ * server's certificate, or a server refusing the ClientHello after its
+ * ServerHello (no_application_protocol from Go).
+ */
+static void promote_alert_flights(struct tb_tls *t)
+{
+    struct tb_session *s = t->s;
+
+    if (!s->tls13) {
+        return;
+    }
+    for (size_t i = 0; i < s->event_count; i++) {
+        struct tb_event *e = &s->events[i];
+        if (e->kind != TB_EV_ENCRYPTED_HS || e->records != 1 || e->bytes > TLS13_ALERT_RECORD_MAX ||
+            !last_from_side(s, i, e->dir)) {
+            continue;
+        }
+        s->dir[e->dir].encrypted_hs_records--;
+        s->dir[e->dir].encrypted_hs_bytes -= e->bytes;
+        if (e->dir == TB_DIR_C2S) {
+            t->client_flight_started = false;
+            t->d[TB_DIR_C2S].flight_records = 0;
+            t->d[TB_DIR_C2S].flight_bytes = 0;
+        } else {
+            t->server_flight_started = false;
+        }
+        e->kind = TB_EV_ALERT;
+        e->encrypted = true;
+        if (s->alert_count < TB_MAX_ALERTS) {
+            struct tb_alert *a = &s->alerts[s->alert_count++];
+            memset(a, 0, sizeof *a);
+            a->dir = e->dir;
+            a->frame = e->frame;
+            a->ts_us = e->ts_us;
+            a->encrypted = true;
+            a->after_event = (int)i;
+        }
+    }
+}
+
 /* A lone alert-sized TLS 1.3 record that ends a side's traffic was an alert. */
 static void promote_encrypted_alerts(struct tb_tls *t)
 {
     struct tb_session *s = t->s;
+
+    promote_alert_flights(t);
 
     for (int dir = 0; dir < TB_DIR_COUNT; dir++) {
         struct tls_dir *d = &t->d[dir];
@@ -593,7 +689,8 @@ static void promote_encrypted_alerts(struct tb_tls *t)
         bool fin_c = false, fin_s = false;
         for (int k = 0; k < a->after_event && (size_t)k < s->event_count; k++) {
             const struct tb_event *x = &s->events[k];
-            if (x->dir == a->dir && x->kind == TB_EV_APPDATA) {
+            /* Application data from either side means the handshake was accepted. */
+            if (x->kind == TB_EV_APPDATA) {
                 data_before = true;
             }
             if (x->kind == TB_EV_ENCRYPTED_HS || (x->kind == TB_EV_HANDSHAKE &&
@@ -663,6 +760,60 @@ static bool handshake_complete(const struct tb_tls *t)
     return t->d[TB_DIR_C2S].saw_finished && t->d[TB_DIR_S2C].saw_finished;
 }
 
+static int http_status_of(const char *line)
+{
+    struct tb_reader r;
+    int code = 0;
+
+    if (line == NULL || strncmp(line, "HTTP/", 5) != 0) {
+        return -1;
+    }
+    const char *sp = strchr(line, ' ');
+    if (sp == NULL) {
+        return -1;
+    }
+    r = tb_rd_init((const uint8_t *)sp + 1, strnlen(sp + 1, 3));
+    for (int i = 0; i < 3; i++) {
+        uint8_t c = tb_rd_u8(&r);
+        if (!tb_rd_ok(&r) || c < '0' || c > '9') {
+            return -1;
+        }
+        code = code * 10 + (c - '0');
+    }
+    return code;
+}
+
+/* What a server that checks after the handshake would refuse, visible in the clear. */
+static bool client_credentials_visibly_bad(const struct tb_session *s)
+{
+    const struct tb_chain *c = &s->chain[TB_DIR_C2S];
+    const struct tb_chain_report *r = &c->report;
+
+    if (s->cr.seen && s->client_sent_certificate == TB_TRI_NO) {
+        return true;
+    }
+    if (!c->analyzed || c->count == 0) {
+        return false;
+    }
+    return r->expired_index >= 0 || r->not_yet_valid_index >= 0 || r->trusted == TB_TRI_NO ||
+           r->issuer_in_ca_list == TB_TRI_NO || r->leaf_self_signed || !r->leaf_eku_ok ||
+           r->any_parse_error;
+}
+
+static bool gap_during_handshake(const struct tb_session *s)
+{
+    for (size_t i = 0; i < s->event_count; i++) {
+        const struct tb_event *e = &s->events[i];
+        if (e->kind == TB_EV_APPDATA) {
+            return false;
+        }
+        if (e->kind == TB_EV_GAP) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void decide_outcome(struct tb_tls *t, bool capture_end)
 {
     struct tb_session *s = t->s;
@@ -676,6 +827,12 @@ static void decide_outcome(struct tb_tls *t, bool capture_end)
         s->outcome = TB_OUTCOME_FAILED;
         return;
     }
+    if (complete && gap_during_handshake(s)) {
+        /* INTERFACE.md: packets missing mid-handshake make it incomplete, even if
+         * both Finished went by: what was in the hole cannot be vouched for. */
+        s->outcome = TB_OUTCOME_INCOMPLETE;
+        return;
+    }
     if (complete) {
         s->outcome = TB_OUTCOME_SUCCESS;
         /* Authenticated, then refused: the server answers a request briefly and closes. */
@@ -685,10 +842,18 @@ static void decide_outcome(struct tb_tls *t, bool capture_end)
              s->dir[TB_DIR_S2C].fin_frame < s->dir[TB_DIR_C2S].fin_frame);
         bool mtls = s->cr.seen || s->client_sent_certificate == TB_TRI_YES;
         /* "Briefly": an error page (nginx's 400 is one record of ~700 bytes), not content. */
-        if (mtls && server_closed_first && t->client_sent_appdata &&
-            t->server_app_records_after_client_data <= 3 &&
-            t->server_app_bytes_after_client_data <= 4096 &&
-            s->dir[TB_DIR_C2S].appdata_records <= 3) {
+        bool brief = mtls && server_closed_first && t->client_sent_appdata &&
+                     t->server_app_records_after_client_data <= 3 &&
+                     t->server_app_bytes_after_client_data <= 4096 &&
+                     s->dir[TB_DIR_C2S].appdata_records <= 3;
+        /*
+         * Many servers answer one request and close: that alone is no refusal. It
+         * is one when the answer says so (decrypted HTTP status), or when the
+         * client's credentials visibly fail a check the server makes after the
+         * handshake (nginx ssl_verify_client: HTTP 400 for a bad or missing cert).
+         */
+        int status = http_status_of(s->app_first_line[TB_DIR_S2C]);
+        if (status >= 400 || (status < 0 && brief && client_credentials_visibly_bad(s))) {
             s->outcome = TB_OUTCOME_FAILED;
         }
         return;
@@ -753,6 +918,9 @@ static void check_signatures(struct tb_tls *t)
     char why[256] = "";
 
     if (s->tls13) {
+        if (tb_tls_dec_check_signatures(t)) {
+            return; /* decrypt: checked over the decrypted transcript */
+        }
         if (s->cv.seen && s->cv.valid == TB_TRI_UNKNOWN && s->cv.why == NULL) {
             s->cv.why = "TLS 1.3: the signature covers the encrypted transcript (needs a key log)";
         }
@@ -800,8 +968,8 @@ void tb_tls_finish(struct tb_tls *t, bool capture_end, const struct tb_trust *tr
     if (capture_end && open && !handshake_complete(t)) {
         s->anomalies |= TB_ANOM_CAPTURE_END;
     }
-    decide_outcome(t, capture_end);
     analyze_chains(t, trust);
+    decide_outcome(t, capture_end);
     /* Signatures are checked where a verdict may need them, not for every success. */
     if (s->outcome != TB_OUTCOME_SUCCESS) {
         check_signatures(t);

@@ -39,6 +39,7 @@ struct tb_chain_report {
     bool leaf_self_signed;
     bool missing_intermediate;  /* last cert not self-signed and its issuer absent (and not an anchor) */
     const char *missing_issuer; /* RFC 4514 name of what is missing, or NULL */
+    enum tb_tri missing_issuer_in_store; /* --ca-file has it as an intermediate / knows it not */
     int expired_index;          /* first expired cert at capture time, -1 none */
     int64_t expired_for;        /* seconds since not_after */
     int not_yet_valid_index;    /* -1 none */

@@ -59,6 +59,7 @@ struct tb_classify_flow {
     uint16_t ndpi_packets;         /* packets given to nDPI */
     bool ndpi_done;
     bool ndpi_detected;            /* nDPI named a protocol before the end */
+    bool ndpi_gave_ja3;            /* the session's JA3 is nDPI's (else tlsblame's own) */
 
     bool preamble_done;            /* TLS started, the answer came, or not a preamble */
     bool starttls_asked;
@@ -105,7 +106,8 @@ bool tb_classify_flow_idle(const struct tb_classify_flow *cf);
 /*
  * The flow ended (after the TLS layer finished): an undecided nDPI gives up
  * and its answer is recorded; nDPI's state is freed; JA3/JA3S/JA4 are filled
- * from the hellos where nDPI did not give them. NULL-safe for c.
+ * from the hellos where nDPI did not give them. A refused STARTTLS with no
+ * ClientHello after it makes the outcome TB_OUTCOME_FAILED. NULL-safe for c.
  */
 void tb_classify_flow_end(struct tb_classifier *c, struct tb_classify_flow *cf,
                           struct tb_session *s);

@@ -125,6 +125,8 @@ enum tb_fact_type { TB_FT_BOOL, TB_FT_INT, TB_FT_STR, TB_FT_LIST };
     X(who##_chain_root_included, BOOL, "the last certificate is a self-signed root")               \
     X(who##_chain_missing_intermediate, BOOL, "the last certificate's issuer is missing")          \
     X(who##_chain_missing_issuer, STR, "name of the missing issuer")                               \
+    X(who##_chain_missing_issuer_in_store, BOOL,                                                   \
+      "--ca-file holds the missing issuer as an intermediate (false: it does not know it)")       \
     X(who##_chain_eku_ok, BOOL, "the leaf's EKU allows this side's role")                          \
     X(who##_chain_ku_ok, BOOL, "the leaf's KeyUsage allows digitalSignature")                      \
     X(who##_chain_intermediates_ca, BOOL, "every issuer in the chain is a CA")                     \

@@ -39,6 +39,17 @@ bool tb_tls_decided_success(const struct tb_tls *t);
 enum tb_tls_sniff { TB_SNIFF_NOT_TLS, TB_SNIFF_CLIENT_HELLO, TB_SNIFF_SERVER_HELLO, TB_SNIFF_TLS };
 enum tb_tls_sniff tb_tls_sniff(const uint8_t *bytes, size_t len);
 
+/* decrypt: begin */
+struct tb_keylog;
+/*
+ * Secrets to decrypt this session with (keylog.h), both borrowed for the
+ * session's life: the run's key logs, and the capture file's own pcapng
+ * secrets (looked up first). Either may be NULL.
+ */
+void tb_tls_set_keylog(struct tb_tls *t, const struct tb_keylog *run,
+                       const struct tb_keylog *capture);
+/* decrypt: end */
+
 /* Parse one complete handshake message body (type, body) into the session (tests, decrypt). */
 void tb_tls_handshake_message(struct tb_tls *t, enum tb_dir dir, uint8_t type, const uint8_t *body,
                               size_t len, uint64_t frame, int64_t ts_us, bool decrypted);
