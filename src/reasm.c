@@ -67,6 +67,11 @@ void tb_reasm_fin(struct tb_reasm_dir *d, uint32_t seq_after_payload)
     d->fin_seq = seq_after_payload;
 }
 
+bool tb_reasm_complete(const struct tb_reasm_dir *d)
+{
+    return d->fin_seen && d->have_next && d->next_seq == d->fin_seq && d->ooo == NULL;
+}
+
 static void remember_tail(struct tb_reasm_dir *d, const uint8_t *bytes, size_t len)
 {
     if (len >= TB_REASM_TAIL) {
@@ -132,11 +137,19 @@ static void check_retransmission(struct tb_reasm_dir *d, enum tb_dir dir, const 
     }
 }
 
-static void drain(struct tb_reasm_dir *d, enum tb_dir dir, uint64_t frame, int64_t ts_us,
-                  const struct tb_reasm_ctx *rc)
+/*
+ * Deliver held segments that are now in order. own_frame: the hole before
+ * them was declared lost (not filled), so each was complete when it arrived
+ * and keeps its own frame number, as Wireshark numbers it.
+ */
+static void drain_frames(struct tb_reasm_dir *d, enum tb_dir dir, uint64_t frame, int64_t ts_us,
+                         const struct tb_reasm_ctx *rc, bool own_frame)
 {
     while (d->ooo != NULL && !seq_lt(d->next_seq, d->ooo->seq)) {
         struct tb_reasm_seg *s = d->ooo;
+        if (own_frame) {
+            frame = s->frame;
+        }
         uint32_t skip = d->next_seq - s->seq;
         d->ooo = s->next;
         d->ooo_bytes -= s->len;
@@ -153,6 +166,12 @@ static void drain(struct tb_reasm_dir *d, enum tb_dir dir, uint64_t frame, int64
 }
 
 /* Held bytes over their cap: give up on the first hole. */
+static void drain(struct tb_reasm_dir *d, enum tb_dir dir, uint64_t frame, int64_t ts_us,
+                  const struct tb_reasm_ctx *rc)
+{
+    drain_frames(d, dir, frame, ts_us, rc, false);
+}
+
 static void force_progress(struct tb_reasm_dir *d, enum tb_dir dir, uint64_t frame, int64_t ts_us,
                            const struct tb_reasm_ctx *rc)
 {
@@ -262,7 +281,7 @@ void tb_reasm_ack(struct tb_reasm_dir *d, enum tb_dir dir, uint32_t ack, uint64_
         seq_lt(d->next_seq, d->ooo->seq)) {
         uint32_t upto = seq_lt(ack, d->ooo->seq) ? ack : d->ooo->seq;
         report_gap(d, dir, upto - d->next_seq, frame, ts_us, rc);
-        drain(d, dir, frame, ts_us, rc);
+        drain_frames(d, dir, frame, ts_us, rc, true);
     }
 }
 

@@ -161,10 +161,21 @@ def main():
             t_hs, t_alerts = truth_view(st)
             t_certs = cert_view_truth(st)
             match = None
+            # The session that holds the stream's first TLS frame (tshark keeps a
+            # reused port pair as one stream; tlsblame starts a session per SYN).
+            anchor = t_hs[0][0] if t_hs else (t_alerts[0][0] if t_alerts else st["first_frame"])
             for s in sessions:
                 a, b = endpoint(s["client"]), endpoint(s["server"])
                 if (a, b) == (st["client"], st["server"]) or (b, a) == (st["client"], st["server"]):
-                    if st["first_frame"] >= s["first_frame"] and st["first_frame"] <= s["last_frame"]:
+                    if s["first_frame"] <= anchor <= s["last_frame"]:
+                        match = s
+                        break
+            if match is None:
+                # Tunnels: the truth names the outer addresses, tlsblame the inner ones.
+                ports = {st["client"].rsplit(":", 1)[1], st["server"].rsplit(":", 1)[1]}
+                for s in sessions:
+                    if {str(s["client"]["port"]), str(s["server"]["port"])} == ports and \
+                            s["first_frame"] <= anchor <= s["last_frame"]:
                         match = s
                         break
             why = []
