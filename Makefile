@@ -73,7 +73,8 @@ deps:
 	@tests/deps.sh
 
 demo: deps tlsblame
-	./tlsblame --ca-file samples/pki/ca-bundle.pem -r samples/demo.pcap
+	./tlsblame --ca-file samples/pki/ca-chain.pem \
+	    samples/java-untrusted-client-ca-tls12.pcap samples/openssl-go-bad-certificate-verify-tls12.pcap
 
 check: deps
 	@$(MAKE) --no-print-directory tlsblame $(UNIT_BINS_REL) asan

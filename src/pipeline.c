@@ -22,6 +22,7 @@
 #include "tlsblame/decode.h"
 #include "tlsblame/facts.h"
 #include "tlsblame/flow.h"
+#include "tlsblame/keylog.h"
 #include "tlsblame/limits.h"
 #include "tlsblame/pipeline.h"
 #include "tlsblame/report.h"
@@ -34,7 +35,7 @@ struct run {
     struct tb_ruleset *rules;
     struct tb_trust *trust;
     struct tb_text_opts text;
-    const struct tb_keylog *keylog;
+    struct tb_keylog *keylog; /* keylog: --keylog files and SSLKEYLOGFILE; NULL without */
 };
 
 /*
@@ -64,6 +65,7 @@ struct worker {
     uint64_t malformed;
     uint64_t malformed_reported;
     struct tb_classifier *classifier; /* classify: one nDPI module per worker */
+    struct tb_keylog *keylog_file;    /* keylog: this capture's pcapng secrets, or NULL */
 };
 
 struct owner {
@@ -131,6 +133,7 @@ static void *on_open(void *ctx, struct tb_flow *f, const struct tb_pkt *pkt, uin
         free(o);
         return NULL;
     }
+    tb_tls_set_keylog(o->tls, w->run->keylog, w->keylog_file); /* keylog */
     /* classify: begin */
     tb_classify_flow_init(w->classifier, &o->cls);
     /* classify: end */
@@ -370,6 +373,70 @@ static uint64_t frame_of_message(const char *msg)
     return strtoull(msg + 6, NULL, 10);
 }
 
+/* keylog: begin */
+/* Secrets inside the capture (pcapng Decryption Secrets Blocks): NULL when there are none. */
+static struct tb_keylog *capture_secrets(const struct run *r, const char *file)
+{
+    struct tb_keylog *kl;
+    size_t blocks = 0;
+
+    if (strcmp(file, "-") == 0) {
+        return NULL; /* stdin cannot be read twice */
+    }
+    kl = tb_keylog_new();
+    if (kl == NULL) {
+        return NULL;
+    }
+    if (tb_keylog_load_pcapng(kl, file, &blocks) != TB_OK || blocks == 0) {
+        tb_keylog_free(kl); /* pcap, gzip, or no secrets: the capture stage reads it as usual */
+        return NULL;
+    }
+    if (r->cfg->verbosity >= 1) {
+        struct tb_keylog_stats st;
+        struct tb_where where = {file, 0, "keylog", -1};
+        tb_keylog_stats(kl, &st);
+        tb_diag(&where, "%zu decryption secrets block(s): %zu secrets for %zu client randoms",
+                blocks, st.secrets, st.entries);
+    }
+    return kl;
+}
+
+/* --keylog files (a file that cannot be read is a usage error), then SSLKEYLOGFILE if readable. */
+static bool load_keylogs(struct run *r)
+{
+    const struct tb_config *cfg = r->cfg;
+    const char *env = getenv("SSLKEYLOGFILE");
+    bool use_env = env != NULL && env[0] != '\0' && access(env, R_OK) == 0;
+    struct tb_keylog_stats st;
+
+    if (cfg->keylog_count == 0 && !use_env) {
+        return true;
+    }
+    r->keylog = tb_keylog_new();
+    if (r->keylog == NULL) {
+        return false;
+    }
+    for (size_t i = 0; i < cfg->keylog_count; i++) {
+        if (tb_keylog_load_file(r->keylog, cfg->keylogs[i]) != TB_OK) {
+            return false; /* reported by the loader */
+        }
+    }
+    if (use_env && tb_keylog_load_file(r->keylog, env) != TB_OK) {
+        /* Reported; the environment's key log is a convenience, the run goes on. */
+    }
+    tb_keylog_stats(r->keylog, &st);
+    if (st.entries == 0 && cfg->keylog_count > 0) {
+        fprintf(stderr, "tlsblame: no usable secrets in the key log%s; nothing will be "
+                        "decrypted\n", cfg->keylog_count > 1 ? "s" : "");
+    } else if (cfg->verbosity >= 1) {
+        fprintf(stderr, "tlsblame: key logs: %zu secrets for %zu client randoms (%zu lines, "
+                        "%zu malformed)\n",
+                st.secrets, st.entries, st.lines, st.malformed);
+    }
+    return true;
+}
+/* keylog: end */
+
 static void process_capture(struct run *r, struct sink *k, const char *file)
 {
     char errmsg[512] = "";
@@ -391,6 +458,7 @@ static void process_capture(struct run *r, struct sink *k, const char *file)
         return;
     }
     k->inputs_read++;
+    w.keylog_file = capture_secrets(r, file); /* keylog */
     w.decoder = tb_decoder_new();
     w.classifier = tb_classify_new(); /* classify */
     w.flows = tb_flowtab_new(&lim, &flow_ops, &w);
@@ -425,6 +493,7 @@ static void process_capture(struct run *r, struct sink *k, const char *file)
 out:
     tb_flowtab_free(w.flows, w.last_frame, w.last_ts_us);
     tb_classify_free(w.classifier); /* classify: after the flows, which give up their nDPI state */
+    tb_keylog_free(w.keylog_file);  /* keylog: after the flows, whose sessions borrow it */
     tb_decoder_free(w.decoder);
     tb_capture_close(cap);
 }
@@ -965,7 +1034,10 @@ int tb_pipeline_run(const struct tb_config *cfg)
         goto out;
     }
     if (cfg->ca_file != NULL && tb_trust_load(cfg->ca_file, &r.trust) != TB_OK) {
-        fprintf(stderr, "tlsblame: %s: cannot load trust anchors\n", cfg->ca_file);
+        status = 2; /* x509.c said why */
+        goto out;
+    }
+    if (!load_keylogs(&r)) { /* keylog */
         status = 2;
         goto out;
     }
@@ -1012,6 +1084,7 @@ out:
     list_free(&inputs);
     sink_fini(&k);
     tb_trust_free(r.trust);
+    tb_keylog_free(r.keylog); /* keylog */
     tb_ruleset_free(r.rules);
     return status;
 }
