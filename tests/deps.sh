@@ -24,6 +24,9 @@ if [ "${TB_DEPS_TESTS:-1}" = 1 ]; then
     command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)
     command -v ip >/dev/null 2>&1 || need+=(iproute2)
     command -v groff >/dev/null 2>&1 || need+=(groff-base)
+    command -v tshark >/dev/null 2>&1 || need+=(tshark)
+    command -v ethtool >/dev/null 2>&1 || need+=(ethtool)
+    command -v clang >/dev/null 2>&1 || need+=(clang)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 
@@ -34,5 +37,7 @@ if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture: no.
+echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections 2>/dev/null || true
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -149,8 +149,8 @@ nap() { sleep "$1" & wait $!; }
 client_input() {  # what the client gets on stdin (run in the background; TERM stops it and its sleep)
   trap 'kill $! 2>/dev/null; exit 0' TERM
   case $CLI_IN in
-    ping) nap 1; printf 'ping\n'; nap 1.5 ;;
-    none) nap 2.5 ;;
+    ping) nap 0.7; printf 'ping\n'; nap 1 ;;
+    none) nap 1.7 ;;
   esac
 }
 
@@ -222,7 +222,7 @@ run_one() {  # NAME INDEX
   kill -TERM "$ipid" 2>/dev/null || true; wait "$ipid" 2>/dev/null || true
   # 4. server done (one-shot servers exit by themselves; daemons are stopped)
   if [ "$SRV_KIND" = daemon ]; then sleep 0.5; wait_pid "$spid" 0; else wait_pid "$spid" 5; fi
-  sleep 1
+  sleep 0.6   # tcpdump runs in immediate mode; let the last FIN/ACK arrive
   kill -INT "$cpid" 2>/dev/null || true
   wait "$cpid" 2>/dev/null || true
   PIDS=()
@@ -467,6 +467,11 @@ fi
 
 START=$(date +%s)
 mkdir -p "$LOGDIR" "$OUTDIR/pki"
+if [ "$FULL" = 0 ] && [ "${FRESH_PKI:-0}" != 1 ] && [ -s "$OUTDIR/pki/root-ca.pem" ] \
+   && ! cmp -s "$PKIDIR/root-ca.crt" "$OUTDIR/pki/root-ca.pem"; then
+  die "the private PKI ($PKIDIR) is not the one $OUTDIR/pki and the existing captures were made with;
+  regenerate everything (no arguments), or set FRESH_PKI=1 to make these captures with a new PKI anyway"
+fi
 if [ "$FULL" = 1 ] || [ "${FRESH_PKI:-0}" = 1 ] || [ ! -s "$PKIDIR/root-ca.crt" ]; then
   log "make-samples: new PKI in $PKIDIR"
   timeout 120 "$HERE/pki.sh" "$PKIDIR" >/dev/null

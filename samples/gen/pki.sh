@@ -36,6 +36,7 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 cd "$OUT"
 rm -rf -- "$OUT"/*
+trap 'rm -f -- "$OUT"/*.csr' EXIT
 
 PASS=changeit
 d() { date -u -d "$1" +%Y%m%d%H%M%SZ; }

@@ -5,7 +5,7 @@
 # OUTDIR, with OUTDIR/MANIFEST.tsv in the same format as samples/MANIFEST.tsv
 # and the CA certificates in OUTDIR/pki/ (for --ca-file), so tlsblame can be
 # run against captures made on the CI machine itself. Needs root, openssl,
-# tcpdump, tshark, python3, iproute2, ethtool. Takes about 25 s; hard limit 58 s.
+# tcpdump, tshark, python3, iproute2, ethtool. Takes about 20-30 s; hard limit 58 s.
 set -euo pipefail
 OUT=${1:?usage: regen-check.sh OUTDIR}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
