@@ -7,14 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
 #include "tlsblame/capture.h"
+#include "tlsblame/classify.h"
 #include "tlsblame/err.h"
 #include "tlsblame/pipeline.h"
+#include "tlsblame/rules.h"
+#include "tlsblame/x509.h"
 
-#include <mbedtls/version.h>
-#include <ndpi/ndpi_api.h>
 
 static void usage(FILE *out)
 {
@@ -48,11 +48,9 @@ static void usage(FILE *out)
 
 static void version(void)
 {
-    char mbed[32];
-
-    mbedtls_version_get_string_full(mbed);
     printf("tlsblame %s\n  %s\n  nDPI %s\n  %s\n  libyaml %s\n", TB_VERSION,
-           tb_capture_lib_version(), ndpi_revision(), mbed, yaml_get_version_string());
+           tb_capture_lib_version(), tb_classify_ndpi_version(), tb_x509_lib_version(),
+           tb_rules_yaml_version());
 }
 
 enum {

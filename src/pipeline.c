@@ -189,6 +189,7 @@ static void on_deliver(void *ctx, void *owner, enum tb_dir dir, const uint8_t *b
     if (w->run->cfg->iface != NULL && !o->reported && tb_tls_decided_success(o->tls)) {
         /* Live: say it now, not when the connection closes hours later. */
         tb_tls_finish(o->tls, false, w->run->trust);
+        tb_classify_flow_end(w->classifier, &o->cls, &o->s); /* classify */
         report_session(w, &o->s);
         o->reported = true;
     }
@@ -299,6 +300,9 @@ static void on_end(void *ctx, void *owner, enum tb_flow_end why, uint64_t frame,
     }
     /* classify: end */
 free_owner:
+    /* classify: begin (idempotent: frees nDPI's state if an early report skipped the above) */
+    tb_classify_flow_end(w->classifier, &o->cls, &o->s);
+    /* classify: end */
     tb_tls_free(o->tls);
     tb_session_fini(&o->s, w->sink->certs);
     free(o);

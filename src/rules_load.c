@@ -568,7 +568,6 @@ static enum tb_err compile_template(struct ld *ld, const struct yn *n, const cha
     const char *s;
     size_t len;
     size_t holes = 0;
-    enum tb_err err;
 
     if (n->kind != YN_SCALAR) {
         return bad(ld, n, "%s must be a string, not %s", what, node_kind_name(n));
@@ -625,7 +624,7 @@ static enum tb_err compile_template(struct ld *ld, const struct yn *n, const cha
             lit[lit_used++] = s[i++];
         } else if (s[i] == '{') {
             size_t j = i + 1;
-            while (s[j] != '}') {
+            while (s[j] != '}') { /* pass 1 saw the closing brace */
                 j++;
             }
             if (lit_used > lit_start) {
@@ -644,11 +643,10 @@ static enum tb_err compile_template(struct ld *ld, const struct yn *n, const cha
     if (lit_used > lit_start) {
         pieces[np++] = (struct tb_rule_piece){lit + lit_start, lit_used - lit_start, -1};
     }
-    err = TB_OK;
     t->pieces = pieces;
     t->piece_count = np;
     t->present = true;
-    return err;
+    return TB_OK;
 }
 
 static enum tb_err compile_template_list(struct ld *ld, const struct yn *n, const char *what,
@@ -682,6 +680,68 @@ static enum tb_err compile_template_list(struct ld *ld, const struct yn *n, cons
 }
 
 /* ---- conditions --------------------------------------------------------- */
+
+/*
+ * glibc's regcomp() builds "x+" as "xx*" and "x{n}" as n copies of x,
+ * duplicating whole subtrees: "x{255}{255}{255}" or "s++++...+" are a few
+ * bytes that compile into millions of states (the rules fuzzer found the
+ * second). Rules need nothing like that, so a pattern is refused when its
+ * quantifiers could multiply it more than TB_MAX_REGEX_GROWTH times (every
+ * quantifier counts, nested or not, which overestimates safely), or when
+ * two quantifiers are stacked.
+ */
+#define TB_MAX_REGEX_LEN 1024
+#define TB_MAX_REGEX_GROWTH 256
+
+static bool regex_too_complex(const char *re)
+{
+    uint64_t growth = 1;
+    bool after_quantifier = false;
+
+    if (strlen(re) > TB_MAX_REGEX_LEN) {
+        return true;
+    }
+    for (const char *p = re; *p != '\0'; p++) {
+        uint64_t factor = 0;
+        if (*p == '\\') {
+            after_quantifier = false;
+            if (p[1] == '\0') {
+                break;
+            }
+            p++;
+            continue;
+        }
+        if (*p == '*' || *p == '?') {
+            factor = 1;
+        } else if (*p == '+') {
+            factor = 2;
+        } else if (*p == '{') {
+            uint64_t bound = 0;
+            for (p++; *p == ',' || (*p >= '0' && *p <= '9'); p++) {
+                bound = *p == ',' ? 0 : bound * 10 + (uint64_t)(*p - '0');
+                if (bound > TB_MAX_REGEX_GROWTH) {
+                    return true;
+                }
+            }
+            factor = bound + 1;
+            if (*p == '\0') {
+                break;
+            }
+        } else {
+            after_quantifier = false;
+            continue;
+        }
+        if (after_quantifier) {
+            return true; /* "a+*", "a{2}{3}": each one copies the last */
+        }
+        after_quantifier = true;
+        growth *= factor;
+        if (growth > TB_MAX_REGEX_GROWTH) {
+            return true;
+        }
+    }
+    return false;
+}
 
 static const struct {
     const char *name;
@@ -768,6 +828,12 @@ static enum tb_err compile_value(struct ld *ld, const struct yn *n, int fact, en
         v->s_len = n->len;
         if (v->s == NULL) {
             return nomem(ld, n);
+        }
+        if (op == TB_OP_RE && regex_too_complex(n->text)) {
+            return bad(ld, n,
+                       "regular expression too complex (over %d characters, stacked "
+                       "quantifiers, or quantifiers multiplying it past %d times)",
+                       TB_MAX_REGEX_LEN, TB_MAX_REGEX_GROWTH);
         }
         if (op == TB_OP_RE) {
             struct tb_rule_regex *rx = tb_arena_alloc(&ld->set->mem, sizeof *rx);
@@ -1730,4 +1796,9 @@ out:
         (void)closedir(d); /* read-only */
     }
     return err;
+}
+
+const char *tb_rules_yaml_version(void)
+{
+    return yaml_get_version_string();
 }

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mbedtls/version.h>
 #include <mbedtls/error.h>
 #include <mbedtls/md.h>
 #include <mbedtls/pem.h>
@@ -1687,4 +1688,14 @@ size_t tb_trust_count(const struct tb_trust *trust)
 const mbedtls_x509_crt *tb_trust_crts(const struct tb_trust *trust)
 {
     return trust != NULL && trust->count > 0 ? &trust->crts : NULL;
+}
+
+const char *tb_x509_lib_version(void)
+{
+    static char version[40];
+
+    if (version[0] == '\0') {
+        mbedtls_version_get_string_full(version);
+    }
+    return version;
 }

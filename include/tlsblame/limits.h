@@ -15,7 +15,8 @@
 #define TB_MAX_TRANSCRIPT (512u * 1024u)
 #define TB_MAX_CERTS 16
 #define TB_MAX_CA_NAMES 256
-#define TB_MAX_LIST 64          /* cipher suites, sig algs, groups kept per message */
+#define TB_MAX_LIST 256         /* cipher suites, sig algs, groups kept per message (old
+                                   OpenSSL offers up to ~90 suites; JA3/JA4 need them all) */
 #define TB_MAX_ALPN 16
 #define TB_MAX_EVENTS 256       /* timeline entries per session */
 #define TB_MAX_ALERTS 32

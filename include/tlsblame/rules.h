@@ -58,6 +58,8 @@ enum tb_err tb_rules_load_file(struct tb_ruleset *set, const char *path) TB_MUST
 enum tb_err tb_rules_load_string(struct tb_ruleset *set, const char *name, const char *text,
                                  size_t len) TB_MUST_USE;
 size_t tb_rules_count(const struct tb_ruleset *set);
+/* The libyaml version in use (for --version). */
+const char *tb_rules_yaml_version(void);
 const char *tb_rules_id(const struct tb_ruleset *set, size_t i);
 /* Evaluate against a session's facts; strings are allocated in a. */
 void tb_rules_eval(const struct tb_ruleset *set, const struct tb_facts *facts, struct tb_arena *a,

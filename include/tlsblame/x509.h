@@ -126,6 +126,9 @@ enum tb_tri tb_cert_matches_host(const struct tb_cert *cert, const char *host);
 /* PEM of the cert into a (for --export-certs). */
 char *tb_cert_pem(const struct tb_cert *cert, struct tb_arena *a);
 
+/* "mbed TLS 2.28.3" (for --version). */
+const char *tb_x509_lib_version(void);
+
 /* Trust anchors from a PEM bundle (--ca-file). */
 struct tb_trust;
 enum tb_err tb_trust_load(const char *pem_path, struct tb_trust **out) TB_MUST_USE;
