@@ -67,6 +67,7 @@ enum {
     OPT_COLOR,
     OPT_MAX_FLOWS,
     OPT_IDLE_TIMEOUT,
+    OPT_LIST_RULE_TESTS,
 };
 
 static bool parse_uint(const char *s, unsigned long long max, unsigned long long *out)
@@ -101,6 +102,7 @@ int main(int argc, char **argv)
         {"color", required_argument, NULL, OPT_COLOR},
         {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
         {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+        {"list-rule-tests", no_argument, NULL, OPT_LIST_RULE_TESTS},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -111,6 +113,7 @@ int main(int argc, char **argv)
     int verbose = 0;
     char *filter_joined = NULL;
     int status;
+    bool list_rule_tests = false;
 
     tb_config_defaults(&cfg);
     while ((c = getopt_long(argc, argv, "+r:i:f:T:j:c:w:Z:ps:qvhV", longopts, NULL)) != -1) {
@@ -238,6 +241,9 @@ int main(int argc, char **argv)
             }
             cfg.idle_timeout_s = (int)n;
             break;
+        case OPT_LIST_RULE_TESTS:
+            list_rule_tests = true;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -264,6 +270,9 @@ int main(int argc, char **argv)
             }
             cfg.inputs[cfg.input_count++] = argv[optind++];
         }
+    }
+    if (list_rule_tests) {
+        return tb_pipeline_list_rule_tests(&cfg);
     }
     if (verbose > 0 && cfg.verbosity >= 0) {
         cfg.verbosity = verbose;

@@ -1012,6 +1012,20 @@ static bool load_rules(struct run *r)
     return true;
 }
 
+int tb_pipeline_list_rule_tests(const struct tb_config *cfg)
+{
+    struct run r = {.cfg = cfg};
+    int status = 0;
+
+    if (!load_rules(&r)) {
+        status = 2;
+    } else {
+        tb_rules_print_tests(r.rules, stdout);
+    }
+    tb_ruleset_free(r.rules);
+    return status;
+}
+
 int tb_pipeline_run(const struct tb_config *cfg)
 {
     struct run r = {.cfg = cfg};

@@ -424,3 +424,19 @@ void tb_rules_eval(const struct tb_ruleset *set, const struct tb_facts *facts, s
     out->present = true;
     out->confidence = confidence(out);
 }
+
+void tb_rules_print_tests(const struct tb_ruleset *set, FILE *out)
+{
+    for (size_t i = 0; i < tb_rules_count(set); i++) {
+        const struct tb_rule *r = tb_rules_get(set, i);
+        for (size_t j = 0; j < r->tests_fires_count; j++) {
+            fprintf(out, "%s\tfires\t%s\n", tb_rules_id(set, i), r->tests_fires[j]);
+        }
+        for (size_t j = 0; j < r->tests_silent_count; j++) {
+            fprintf(out, "%s\tsilent\t%s\n", tb_rules_id(set, i), r->tests_silent[j]);
+        }
+        if (r->tests_fires_count == 0) {
+            fprintf(out, "%s\tnone\t-\n", tb_rules_id(set, i));
+        }
+    }
+}

@@ -46,6 +46,8 @@ void tb_config_defaults(struct tb_config *cfg);
 int tb_pipeline_run(const struct tb_config *cfg);
 /* --check-rules DIR: 0 when every file loads, 2 otherwise. */
 int tb_pipeline_check_rules(const char *dir);
+/* --list-rule-tests: the loaded rules' test captures (tests/rules/run.sh). */
+int tb_pipeline_list_rule_tests(const struct tb_config *cfg);
 /* Default rules directory: the installed one, or the source tree's when running from it. */
 const char *tb_default_rule_dir(void);
 

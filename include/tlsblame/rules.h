@@ -7,6 +7,7 @@
  */
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "tlsblame/arena.h"
 #include "tlsblame/err.h"
@@ -58,6 +59,8 @@ enum tb_err tb_rules_load_file(struct tb_ruleset *set, const char *path) TB_MUST
 enum tb_err tb_rules_load_string(struct tb_ruleset *set, const char *name, const char *text,
                                  size_t len) TB_MUST_USE;
 size_t tb_rules_count(const struct tb_ruleset *set);
+/* One line per rule test: "ID<TAB>fires|silent<TAB>capture", "ID<TAB>none<TAB>-" without one. */
+void tb_rules_print_tests(const struct tb_ruleset *set, FILE *out);
 /* The libyaml version in use (for --version). */
 const char *tb_rules_yaml_version(void);
 const char *tb_rules_id(const struct tb_ruleset *set, size_t i);
