@@ -42,6 +42,8 @@ struct tb_classifier {
  * malloc_usable_size(): a block nDPI frees that it did not allocate through
  * the hook only skews the counter, it never corrupts anything.
  */
+/* nDPI 4.2 (ndpi_api.h): module setup "MUST NOT run in parallel"; -j workers take turns. */
+static pthread_mutex_t ndpi_module_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_llong ndpi_mem_live;
 static atomic_llong ndpi_mem_peak;
 static pthread_once_t ndpi_hooks_once = PTHREAD_ONCE_INIT;
@@ -105,15 +107,19 @@ struct tb_classifier *tb_classify_new(void)
     }
     (void)pthread_once(&ndpi_hooks_once, install_hooks); /* only fails on misuse */
     t0 = now_ns();
+    (void)pthread_mutex_lock(&ndpi_module_lock); /* a static mutex: cannot fail */
     /* Not ndpi_enable_ja3_plus: plain JA3, comparable with every other tool. */
     c->mod = ndpi_init_detection_module(ndpi_no_prefs);
+    if (c->mod != NULL) {
+        NDPI_BITMASK_SET_ALL(all);
+        ndpi_set_protocol_detection_bitmask2(c->mod, &all);
+        ndpi_finalize_initialization(c->mod);
+    }
+    (void)pthread_mutex_unlock(&ndpi_module_lock);
     if (c->mod == NULL) {
         free(c);
         return NULL;
     }
-    NDPI_BITMASK_SET_ALL(all);
-    ndpi_set_protocol_detection_bitmask2(c->mod, &all);
-    ndpi_finalize_initialization(c->mod);
     c->flow_size = ndpi_detection_get_sizeof_ndpi_flow_struct();
     c->stats.init_ns = elapsed_ns(t0);
     c->stats.ndpi_ns = c->stats.init_ns;
@@ -125,7 +131,9 @@ void tb_classify_free(struct tb_classifier *c)
     if (c == NULL) {
         return;
     }
+    (void)pthread_mutex_lock(&ndpi_module_lock); /* a static mutex: cannot fail */
     ndpi_exit_detection_module(c->mod);
+    (void)pthread_mutex_unlock(&ndpi_module_lock);
     free(c);
 }
 
@@ -193,7 +201,8 @@ static bool tls_family(uint16_t id)
     }
 }
 
-static void record_ndpi(struct tb_classifier *c, struct ndpi_flow_struct *flow,
+/* Writes nDPI's answer into s; true if it included a client JA3. */
+static bool record_ndpi(struct tb_classifier *c, struct ndpi_flow_struct *flow,
                         ndpi_protocol proto, struct tb_session *s)
 {
     struct tb_arena *a = &s->arena;
@@ -234,7 +243,9 @@ static void record_ndpi(struct tb_classifier *c, struct ndpi_flow_struct *flow,
         if (is_hex32(ja3s)) {
             s->ja3s = tb_arena_strndup(a, ja3s, 32);
         }
+        return is_hex32(ja3c);
     }
+    return false;
 }
 
 /* nDPI is done with this flow: take its answer and free its state now. */
@@ -246,7 +257,7 @@ static void ndpi_finish(struct tb_classifier *c, struct tb_classify_flow *cf, st
 
     /* No guess: a port-based guess is exactly what tlsblame must not report as a finding. */
     ndpi_protocol proto = ndpi_detection_giveup(c->mod, flow, 0, &guessed);
-    record_ndpi(c, flow, proto, s);
+    cf->ndpi_gave_ja3 = record_ndpi(c, flow, proto, s);
     ndpi_free_flow(flow);
     c->stats.ndpi_ns += elapsed_ns(t0);
     cf->ndpi_flow = NULL;
@@ -787,7 +798,7 @@ static enum tb_starttls_answer line_answer(enum tb_preamble p, const char *tag, 
         }
         return starts_with(line, "-ERR") ? TB_STARTTLS_REFUSED : TB_STARTTLS_NO_ANSWER;
     case TB_PREAMBLE_IMAP: {
-        /* RFC 3501 6.2.1: tagged OK, or NO/BAD; untagged ("*") and continuation lines are not it. */
+        /* RFC 3501 6.2.1: tagged OK, or NO/BAD; untagged ("*") and continuations are not it. */
         const char *rest = line;
         if (line[0] == '*' || line[0] == '+') {
             return TB_STARTTLS_NO_ANSWER;
@@ -1006,6 +1017,10 @@ void tb_classify_flow_end(struct tb_classifier *c, struct tb_classify_flow *cf,
 {
     char fp[40];
 
+    if (cf->ended) {
+        return;
+    }
+    cf->ended = true;
     if (cf->ndpi_flow != NULL) {
         if (c != NULL) {
             ndpi_finish(c, cf, s);
@@ -1024,6 +1039,10 @@ void tb_classify_flow_end(struct tb_classifier *c, struct tb_classify_flow *cf,
     }
     if (tb_classify_ja4(&s->ch, fp)) {
         s->ja4 = tb_arena_strdup(&s->arena, fp);
+    }
+    /* The plaintext refusal is the verdict: no TLS handshake ever started. */
+    if (s->preamble_refusal != NULL && !s->ch.seen) {
+        s->outcome = TB_OUTCOME_FAILED;
     }
 }
 
@@ -1046,29 +1065,45 @@ struct text {
     bool overflow;
 };
 
-static void text_put(struct text *t, int n)
+/* Appends n bytes; a text that would overflow is marked and never hashed. */
+static void text_append(struct text *t, const char *p, size_t n)
 {
-    if (n < 0 || (size_t)n >= sizeof t->s - t->len) {
+    if (t->overflow || n >= sizeof t->s - t->len) {
         t->overflow = true;
-        t->s[t->len] = '\0';
         return;
     }
-    t->len += (size_t)n;
+    memcpy(t->s + t->len, p, n);
+    t->len += n;
+    t->s[t->len] = '\0';
 }
 
 static void text_str(struct text *t, const char *str)
 {
-    text_put(t, snprintf(t->s + t->len, sizeof t->s - t->len, "%s", str));
+    text_append(t, str, strlen(str));
 }
 
+/* Formatting by hand: snprintf per value made JA4 cost as much as nDPI per flow. */
 static void text_dec(struct text *t, const char *sep, unsigned v)
 {
-    text_put(t, snprintf(t->s + t->len, sizeof t->s - t->len, "%s%u", sep, v));
+    char digits[12];
+    size_t n = sizeof digits;
+
+    do {
+        digits[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0 && n > 0);
+    text_str(t, sep);
+    text_append(t, digits + n, sizeof digits - n);
 }
 
 static void text_hex(struct text *t, const char *sep, unsigned v)
 {
-    text_put(t, snprintf(t->s + t->len, sizeof t->s - t->len, "%s%04x", sep, v));
+    static const char hexdig[] = "0123456789abcdef";
+    char four[4] = {hexdig[(v >> 12) & 0xf], hexdig[(v >> 8) & 0xf], hexdig[(v >> 4) & 0xf],
+                    hexdig[v & 0xf]};
+
+    text_str(t, sep);
+    text_append(t, four, sizeof four);
 }
 
 /* JA3: decimal values joined by '-', GREASE left out (as every JA3 implementation does). */

@@ -60,6 +60,7 @@ struct tb_classify_flow {
     bool ndpi_done;
     bool ndpi_detected;            /* nDPI named a protocol before the end */
     bool ndpi_gave_ja3;            /* the session's JA3 is nDPI's (else tlsblame's own) */
+    bool ended;                    /* tb_classify_flow_end ran */
 
     bool preamble_done;            /* TLS started, the answer came, or not a preamble */
     bool starttls_asked;
@@ -107,7 +108,8 @@ bool tb_classify_flow_idle(const struct tb_classify_flow *cf);
  * The flow ended (after the TLS layer finished): an undecided nDPI gives up
  * and its answer is recorded; nDPI's state is freed; JA3/JA3S/JA4 are filled
  * from the hellos where nDPI did not give them. A refused STARTTLS with no
- * ClientHello after it makes the outcome TB_OUTCOME_FAILED. NULL-safe for c.
+ * ClientHello after it makes the outcome TB_OUTCOME_FAILED. NULL-safe for c;
+ * a second call does nothing.
  */
 void tb_classify_flow_end(struct tb_classifier *c, struct tb_classify_flow *cf,
                           struct tb_session *s);

@@ -342,6 +342,14 @@ static void test_structure_errors(void **state)
     expect_error(RULE_HEAD "  when: {sni|not|not: x}\n", "'not' given twice");
     expect_error(RULE_HEAD "  when: {sni|exists|not: true}\n", "rather than 'exists|not'");
     expect_error(RULE_HEAD "  when: {sni|re: \"(\"}\n", "bad regular expression");
+    expect_error(RULE_HEAD "  when: {sni|re: \"x{255}{255}{255}\"}\n",
+                 "regular expression too complex");
+    expect_error(RULE_HEAD "  when: {sni|re: \"x{2,5000}\"}\n", "regular expression too complex");
+    expect_error(RULE_HEAD "  when: {sni|re: \"s++\"}\n", "regular expression too complex");
+    expect_error(RULE_HEAD "  when: {sni|re: \"(a+b+c+d+e+f+g+h+i+)\"}\n",
+                 "regular expression too complex");
+    assert_false(fires("{sni|re: \"a{2}b{3,4}\"}", &(struct tb_facts){0}));
+    assert_false(fires("{sni|re: \"^(a|b)+[.]c*\\\\+$\"}", &(struct tb_facts){0}));
     expect_error(RULE_HEAD "  when: {}\n", "empty condition block");
     expect_error(RULE_HEAD "  when: {any: {sni: x}}\n", "'any' takes a list of condition maps");
     expect_error(RULE_HEAD "  when: {sni: a, sni: b}\n", "duplicate key 'sni'");
@@ -945,6 +953,12 @@ static void test_server_rejects_client_chain(void **state)
     set_b(&f, TB_F_trust_store, true);
     set_b(&f, TB_F_client_chain_trusted, false);
     expect_top(&f, "missing_intermediate", "server", "high");
+    set_b(&f, TB_F_client_chain_missing_issuer_in_store, true);
+    expect_top(&f, "missing_intermediate", "server", "high");
+    /* the trust store does not know the issuer either: untrusted, not missing */
+    set_b(&f, TB_F_client_chain_missing_issuer_in_store, false);
+    expect_top(&f, "unknown_ca", "server", NULL);
+    f.v[TB_F_client_chain_missing_issuer_in_store].known = false;
     /* the server lists the leaf's issuer: it does not need the intermediate */
     set_b(&f, TB_F_trust_store, false);
     f.v[TB_F_client_chain_trusted].known = false;
@@ -1036,6 +1050,11 @@ static void test_java_seed(void **state)
                          "certificate failure) rejected the client certificate CN=alice"));
     assert_true(contains(v.cand[0].likely_log, "PKIX path building failed"));
     assert_true(has_candidate(&v, "bad_certificate"));
+    /* without a key log the client's Finished is an encrypted handshake record */
+    set_s(&f, TB_F_alert_after, "encrypted_handshake");
+    v = verdict_for(&f);
+    assert_string_equal(v.cand[0].rule_id, "server-sends-certificate-unknown");
+    set_s(&f, TB_F_alert_after, "finished");
 
     /* the chain facts rank the Java candidates: expiry is direct evidence */
     set_b(&f, TB_F_client_chain_expired, true);
@@ -1051,6 +1070,78 @@ static void test_java_seed(void **state)
     server_alert(&f, 46, "certificate_unknown");
     set_b(&f, TB_F_client_chain_issuer_in_ca_list, false);
     expect_top(&f, "unknown_ca", "server", "high");
+}
+
+/* Behaviour seen in the sample captures rather than read in the sources. */
+static void test_observed_stacks(void **state)
+{
+    static const char *const alpn[] = {"h2"};
+    struct tb_facts f;
+    struct tb_verdict v;
+
+    (void)state;
+    /* gnutls-serv 3.7: access_denied(49), then bad_certificate(42), for an expired cert */
+    base_mtls12(&f);
+    server_alert(&f, 49, "access_denied");
+    set_s(&f, TB_F_alert_after, "encrypted_handshake");
+    set_b(&f, TB_F_client_chain_expired, true);
+    set_s(&f, TB_F_client_chain_expired_subject, "CN=alice");
+    set_i(&f, TB_F_client_chain_expired_days, 2);
+    expect_top(&f, "expired", "server", "high");
+    v = verdict_for(&f);
+    assert_true(has_candidate(&v, "bad_certificate"));
+    assert_true(contains(v.cand[0].likely_log, "GnuTLS: Error in handshake"));
+
+    /* a server FIN after the ClientHello, then the client's decode_error(50) */
+    memset(&f, 0, sizeof f);
+    set_s(&f, TB_F_server, "10.0.0.1:443");
+    set_b(&f, TB_F_client_hello_seen, true);
+    set_b(&f, TB_F_server_hello_seen, false);
+    set_b(&f, TB_F_closed_without_alert, false);
+    set_s(&f, TB_F_closed_first_by, "server");
+    set_s(&f, TB_F_close_kind, "fin");
+    set_s(&f, TB_F_alert_by, "client");
+    set_i(&f, TB_F_alert_code, 50);
+    expect_top(&f, "closed_without_alert", "server", "medium");
+
+    /* the client cannot sign with any scheme of the CertificateRequest */
+    base_client_rejects(&f, 40, "handshake_failure");
+    set_b(&f, TB_F_cert_requested, true);
+    expect_top(&f, "signature_algorithm_mismatch", "client", "medium");
+    v = verdict_for(&f);
+    assert_string_equal(v.cand[0].rejected, "certificate_request");
+
+    /* Go, TLS 1.3: ServerHello, one short encrypted record, close */
+    memset(&f, 0, sizeof f);
+    set_b(&f, TB_F_tls13, true);
+    set_b(&f, TB_F_server_hello_seen, true);
+    set_s(&f, TB_F_stage, "server_hello");
+    set_l(&f, TB_F_alpn_offered, alpn, 1);
+    set_b(&f, TB_F_closed_without_alert, true);
+    set_s(&f, TB_F_closed_first_by, "server");
+    set_s(&f, TB_F_last_message_by, "server");
+    set_s(&f, TB_F_last_message, "encrypted_handshake");
+    expect_top(&f, "no_application_protocol", "server", "medium");
+
+    /* OpenSSL 3 answers a TLS 1.0-only ClientHello with internal_error(80) */
+    memset(&f, 0, sizeof f);
+    set_b(&f, TB_F_server_hello_seen, false);
+    set_s(&f, TB_F_alert_by, "server");
+    set_i(&f, TB_F_alert_code, 80);
+    set_s(&f, TB_F_client_max_version, "TLS 1.0");
+    expect_top(&f, "protocol_version", "server", "high");
+
+    /* OpenSSL TLS 1.3 client: plaintext alert, encrypted certificate */
+    memset(&f, 0, sizeof f);
+    set_b(&f, TB_F_tls13, true);
+    set_s(&f, TB_F_sni, "server.test");
+    set_b(&f, TB_F_server_cert_seen, false);
+    set_s(&f, TB_F_alert_by, "client");
+    set_b(&f, TB_F_alert_encrypted, false);
+    set_i(&f, TB_F_alert_code, 48);
+    expect_top(&f, "unknown_ca", "client", "medium");
+    set_i(&f, TB_F_alert_code, 42);
+    expect_top(&f, "hostname_mismatch", "client", "medium");
 }
 
 static void test_no_client_certificate(void **state)
@@ -1156,6 +1247,9 @@ static void test_tls13_encrypted_rejection(void **state)
     set_b(&f, TB_F_alert_encrypted, true);
     set_b(&f, TB_F_server_alert_after_client_finished, true);
     expect_top(&f, "unknown_ca", "server", "medium");
+    f.v[TB_F_cert_requested].known = false; /* encrypted CertificateRequest */
+    expect_top(&f, "unknown_ca", "server", "medium");
+    set_b(&f, TB_F_cert_requested, true);
 
     /* with a key log the chain facts speak */
     set_b(&f, TB_F_client_chain_expired, true);
@@ -1287,6 +1381,11 @@ static void test_closes_and_captures(void **state)
         saw_nginx_hint |= contains(v.cand[0].evidence[i], "unable to get local issuer");
     }
     assert_true(saw_nginx_hint);
+
+    /* a server that answers 200 and closes first has not rejected anything */
+    set_i(&f, TB_F_http_status, 200);
+    v = verdict_for(&f);
+    assert_false(has_candidate(&v, "application_rejected"));
 
     /* the capture missed bytes */
     memset(&f, 0, sizeof f);
@@ -1423,6 +1522,7 @@ int main(void)
         cmocka_unit_test(test_confidence),
         cmocka_unit_test(test_server_rejects_client_chain),
         cmocka_unit_test(test_java_seed),
+        cmocka_unit_test(test_observed_stacks),
         cmocka_unit_test(test_no_client_certificate),
         cmocka_unit_test(test_certificate_verify),
         cmocka_unit_test(test_tls13_encrypted_rejection),
