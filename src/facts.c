@@ -66,6 +66,47 @@ static const char **u16_names(struct tb_arena *a, const struct tb_u16_list *l,
     return out;
 }
 
+/*
+ * Which client keys can sign with these schemes (RFC 8446 4.2.3; TLS 1.2
+ * hash/signature pairs: low byte 1 RSA, 2 DSA, 3 ECDSA). A list narrowed to
+ * one family explains a client that had a certificate but sent none.
+ */
+static void set_key_types(struct tb_facts *f, struct tb_arena *a, const struct tb_u16_list *algs)
+{
+    static const char *const names[] = {"RSA", "RSA-PSS", "EC", "Ed25519", "Ed448", "DSA"};
+    bool has[6] = {false};
+    const char **out = tb_arena_alloc(a, sizeof *out * 6);
+    size_t n = 0;
+
+    if (out == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < algs->count; i++) {
+        uint16_t v = algs->v[i];
+        if (v == 0x0807) {
+            has[3] = true;
+        } else if (v == 0x0808) {
+            has[4] = true;
+        } else if (v >= 0x0804 && v <= 0x0806) {
+            has[0] = true; /* rsa_pss_rsae_*: an rsaEncryption key signing with PSS */
+        } else if (v >= 0x0809 && v <= 0x080b) {
+            has[1] = true;
+        } else if ((v & 0xff) == 1) {
+            has[0] = true;
+        } else if ((v & 0xff) == 2) {
+            has[5] = true;
+        } else if ((v & 0xff) == 3) {
+            has[2] = true;
+        }
+    }
+    for (size_t i = 0; i < 6; i++) {
+        if (has[i]) {
+            out[n++] = names[i];
+        }
+    }
+    set_list(f, TB_F_cr_key_types, out, n);
+}
+
 static const char *version_name_a(struct tb_arena *a, uint16_t v)
 {
     struct tb_name_buf nb;
@@ -431,6 +472,10 @@ void tb_facts_compute(struct tb_session *s, bool have_trust_store, struct tb_fac
         const struct tb_u16_list *algs = &s->cr.sig_algs;
         const char **l = u16_names(a, algs, tb_sigalg_name, &n);
         set_list(f, TB_F_cr_sig_algs, l, n);
+        if (algs->count > 0) {
+            set_int(f, TB_F_cr_sig_alg_count, algs->count);
+            set_key_types(f, a, algs);
+        }
         const char **types = tb_arena_alloc(a, sizeof *types * (s->cr.cert_types_count + 1));
         for (size_t i = 0; types != NULL && i < s->cr.cert_types_count; i++) {
             types[i] = tb_arena_strdup(a, tb_cert_type_name(s->cr.cert_types[i], &nb));
@@ -475,8 +520,11 @@ void tb_facts_compute(struct tb_session *s, bool have_trust_store, struct tb_fac
                              s->dir[TB_DIR_S2C].rst_frame != 0) &&
                             f->v[TB_F_closed_first_by].known &&
                             strcmp(f->v[TB_F_closed_first_by].s, "server") == 0;
+        /* A decrypted error status is the refusal itself, whoever closed first
+         * (curl closes right after reading nginx's 400). */
+        bool refused_status = http_status(s->app_first_line[TB_DIR_S2C]) >= 400;
         set_bool(f, TB_F_server_closed_after_request,
-                 complete && fatal == NULL && server_first &&
+                 complete && fatal == NULL && (server_first || refused_status) &&
                      s->dir[TB_DIR_C2S].appdata_records > 0 &&
                      s->outcome == TB_OUTCOME_FAILED);
     }

@@ -69,6 +69,10 @@ enum tb_fact_type { TB_FT_BOOL, TB_FT_INT, TB_FT_STR, TB_FT_LIST };
     X(cr_ca_count, INT, "number of CA names in the CertificateRequest")                            \
     X(cr_sig_algs, LIST, "signature schemes the CertificateRequest allows")                        \
     X(cr_cert_types, LIST, "TLS 1.2 certificate types the CertificateRequest allows")              \
+    X(cr_sig_alg_count, INT, "signature schemes in the CertificateRequest")                        \
+    X(cr_key_types, LIST,                                                                          \
+      "client key types the CertificateRequest's schemes can serve: RSA, RSA-PSS, EC, Ed25519, "  \
+      "Ed448, DSA")                                                                                \
     X(client_sent_certificate, BOOL, "the client's Certificate was non-empty")                    \
     X(client_cert_count, INT, "certificates in the client's Certificate")                          \
     X(client_cert_estimated, BOOL, "client_sent_certificate was estimated from encrypted sizes")   \
