@@ -71,6 +71,20 @@ static bool plausible_header(uint8_t type, uint16_t version, size_t len)
     return len <= TB_MAX_RECORD_LEN;
 }
 
+/*
+ * A header with a TLS content type and version but a length over the cap: TLS
+ * that is broken (RFC 5246 6.2.3, record_overflow), not a plaintext preamble.
+ */
+static bool oversized_header(const uint8_t *bytes, size_t len)
+{
+    struct tb_reader r = tb_rd_init(bytes, len);
+    uint8_t type = tb_rd_u8(&r);
+    uint16_t version = tb_rd_u16(&r);
+    uint16_t rec_len = tb_rd_u16(&r);
+
+    return tb_rd_ok(&r) && rec_len > TB_MAX_RECORD_LEN && plausible_header(type, version, 0);
+}
+
 enum tb_tls_sniff tb_tls_sniff(const uint8_t *bytes, size_t len)
 {
     struct tb_reader r = tb_rd_init(bytes, len);
@@ -421,8 +435,47 @@ static void preamble(struct tb_tls *t, enum tb_dir dir, const uint8_t *bytes, si
     }
 }
 
+static void data_in(struct tb_tls *t, enum tb_dir dir, const uint8_t *bytes, size_t len,
+                    uint64_t frame, int64_t ts_us);
+
+#define SNIFF_MIN 6 /* record header + handshake type */
+
 void tb_tls_data(struct tb_tls *t, enum tb_dir dir, const uint8_t *bytes, size_t len,
                  uint64_t frame, int64_t ts_us)
+{
+    struct tls_dir *d = &t->d[dir];
+    struct tb_reader in = tb_rd_init(bytes, len);
+    bool may_start = d->state == TLS_DIR_START ||
+                     (d->state == TLS_DIR_PREAMBLE && tb_rd_peek_u8(&in, 0) == TB_CT_HANDSHAKE);
+
+    /*
+     * A first segment too short to tell TLS from anything else (JSSE writes a
+     * record's 5-byte header in a segment of its own): hold it until there are
+     * enough bytes to decide, then go on as if they had come together.
+     */
+    if (may_start && (d->sniff_len > 0 || len < SNIFF_MIN)) {
+        size_t take = SNIFF_MIN - d->sniff_len < len ? SNIFF_MIN - d->sniff_len : len;
+        uint8_t held[SNIFF_MIN];
+
+        tb_rd_copy(&in, d->sniff + d->sniff_len, take);
+        d->sniff_len += take;
+        if (d->sniff_len < SNIFF_MIN) {
+            return;
+        }
+        memcpy(held, d->sniff, SNIFF_MIN);
+        d->sniff_len = 0;
+        data_in(t, dir, held, SNIFF_MIN, frame, ts_us);
+        len = tb_rd_left(&in);
+        bytes = tb_rd_bytes(&in, len);
+        if (len == 0) {
+            return;
+        }
+    }
+    data_in(t, dir, bytes, len, frame, ts_us);
+}
+
+static void data_in(struct tb_tls *t, enum tb_dir dir, const uint8_t *bytes, size_t len,
+                    uint64_t frame, int64_t ts_us)
 {
     struct tls_dir *d = &t->d[dir];
     struct tb_session *s = t->s;
@@ -437,6 +490,11 @@ void tb_tls_data(struct tb_tls *t, enum tb_dir dir, const uint8_t *bytes, size_t
             if (d->state == TLS_DIR_LOST) {
                 return; /* still looking for a record boundary */
             }
+            if (oversized_header(bytes, len)) {
+                kind = TB_SNIFF_TLS; /* record framing below reports the header */
+            }
+        }
+        if (kind == TB_SNIFF_NOT_TLS) {
             /* STARTTLS and friends: plaintext, then TLS from a segment boundary. Binary
              * preambles (PostgreSQL SSLRequest, LDAP) are short; anything else is not TLS. */
             /* STARTTLS and database preambles, text or binary (MySQL greeting,
@@ -941,7 +999,15 @@ static void check_signatures(struct tb_tls *t)
             }
         }
     }
-    if (t->ske_sig != NULL && t->ske_params != NULL && s->chain[TB_DIR_S2C].count > 0) {
+    /*
+     * The ServerKeyExchange signature matters only to a client that refused the
+     * server's flight (rule client-rejects-server-key-exchange-signature). A
+     * client that sent its ChangeCipherSpec had checked it and gone on, so the
+     * session failed for another reason: skip the ECDSA/RSA verification, the
+     * costliest step per failed TLS 1.2 handshake (ske_valid stays unknown).
+     */
+    if (t->ske_sig != NULL && t->ske_params != NULL && s->chain[TB_DIR_S2C].count > 0 &&
+        !s->dir[TB_DIR_C2S].saw_ccs) {
         why[0] = '\0';
         s->ske_valid = tb_ske_verify(s->chain[TB_DIR_S2C].certs[0], s->version, s->ske_sig_alg,
                                      s->ch.random, s->sh.random, t->ske_params, t->ske_params_len,

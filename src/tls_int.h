@@ -20,6 +20,8 @@ enum tls_dir_state {
 
 struct tls_dir {
     enum tls_dir_state state;
+    uint8_t sniff[6];            /* a first segment too short to classify, held */
+    size_t sniff_len;
     uint8_t hdr[5];
     size_t hdr_len;              /* bytes of the current record header held */
     uint8_t rec_type;
@@ -45,6 +47,11 @@ struct tls_dir {
     uint32_t flight_records;
     bool flight_closed;
     bool closed;
+    /* decrypt: begin (tls_decrypt.c) */
+    bool rec_decrypt;            /* the current record is buffered to be decrypted */
+    bool dec_app_seen;           /* the first decrypted application data went by */
+    bool dec_key_update;         /* a decrypted KeyUpdate: new keys after this record */
+    /* decrypt: end */
 };
 
 struct tb_tls {
@@ -63,6 +70,13 @@ struct tb_tls {
     uint64_t server_app_records_after_client_data;
     uint64_t server_app_bytes_after_client_data;
     bool client_sent_appdata;
+    /* decrypt: begin (tls_decrypt.c; t->transcript also holds TLS 1.3 CH..client Finished) */
+    const struct tb_keylog *keylog;      /* borrowed: --keylog files and SSLKEYLOGFILE */
+    const struct tb_keylog *keylog_file; /* borrowed: this capture's pcapng secrets */
+    struct tb_decrypt *dec;              /* owned; NULL until keys are found */
+    bool dec_tried;
+    bool transcript13_done;              /* TLS 1.3: the client's Finished is in */
+    /* decrypt: end */
 };
 
 /* hs.c */
@@ -72,5 +86,25 @@ void tb_tls_parse_error(struct tb_tls *t, enum tb_dir dir, uint64_t frame, const
                         enum tb_err err, size_t at);
 void tb_tls_sslv2_client_hello(struct tb_tls *t, const uint8_t *msg, size_t len, uint64_t frame,
                                int64_t ts_us);
+
+/* decrypt: begin */
+/* tls_decrypt.c: key-log decryption of protected records. */
+/* At a record header: buffer this record to decrypt it? (Also notes a renegotiation's CCS.) */
+bool tb_tls_dec_wants(struct tb_tls *t, enum tb_dir dir, uint8_t type, bool encrypted_type);
+/* A complete record marked rec_decrypt: true when it was consumed (decrypted or reported). */
+bool tb_tls_dec_record(struct tb_tls *t, enum tb_dir dir, uint64_t frame, int64_t ts_us);
+/* Bytes were lost: this direction's sequence numbers are unknown from here on. */
+void tb_tls_dec_gap(struct tb_tls *t, enum tb_dir dir);
+/* TLS 1.3 CertificateVerify checks over the decrypted transcript; false when not decrypted. */
+bool tb_tls_dec_check_signatures(struct tb_tls *t);
+void tb_tls_dec_free(struct tb_tls *t);
+/* record.c: the plaintext paths, taken by decrypted records. */
+void tb_tls_rec_handshake(struct tb_tls *t, enum tb_dir dir, const uint8_t *p, size_t n,
+                          uint64_t frame, int64_t ts_us);
+void tb_tls_rec_alert(struct tb_tls *t, enum tb_dir dir, uint8_t level, uint8_t desc,
+                      bool encrypted, uint64_t frame, int64_t ts_us);
+void tb_tls_rec_encrypted(struct tb_tls *t, enum tb_dir dir, uint8_t type, size_t len,
+                          uint64_t frame, int64_t ts_us);
+/* decrypt: end */
 
 #endif
