@@ -445,8 +445,12 @@ void tb_tls_data(struct tb_tls *t, enum tb_dir dir, const uint8_t *bytes, size_t
 {
     struct tls_dir *d = &t->d[dir];
     struct tb_reader in = tb_rd_init(bytes, len);
-    bool may_start = d->state == TLS_DIR_START ||
-                     (d->state == TLS_DIR_PREAMBLE && tb_rd_peek_u8(&in, 0) == TB_CT_HANDSHAKE);
+    uint8_t first = d->sniff_len > 0 ? d->sniff[0] : tb_rd_peek_u8(&in, 0);
+    /* Only what could begin a record (or an SSLv2 hello) is worth holding: a
+     * PostgreSQL server's one-byte 'S' answer is a preamble, not a header. */
+    bool could_be_tls = (first >= TB_CT_CHANGE_CIPHER_SPEC && first <= TB_CT_HEARTBEAT) ||
+                        (first & 0x80) != 0;
+    bool may_start = could_be_tls && (d->state == TLS_DIR_START || d->state == TLS_DIR_PREAMBLE);
 
     /*
      * A first segment too short to tell TLS from anything else (JSSE writes a
