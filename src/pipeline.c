@@ -101,6 +101,8 @@ const char *tb_default_rule_dir(void)
 }
 
 static void export_certs(struct run *r, const struct tb_session *s);
+static void print_reproduce(FILE *out, const struct run *r, const struct tb_session *s,
+                            const struct tb_verdict *v);
 static void report_session(struct worker *w, struct tb_session *s);
 
 /* ---- flow callbacks ---- */
@@ -268,6 +270,9 @@ static void report_session(struct worker *w, struct tb_session *s)
         tb_report_json_session(k->out, s, &facts, &verdict);
     } else {
         tb_report_text_session(k->out, s, &facts, &verdict, &r->text);
+        if (r->cfg->export_certs != NULL && s->outcome != TB_OUTCOME_SUCCESS) {
+            print_reproduce(k->out, r, s, &verdict);
+        }
     }
     if (r->cfg->iface != NULL) {
         fflush(k->out); /* live: each result as it happens */
@@ -645,39 +650,90 @@ static bool collect_from_file(struct input_list *l, const char *list_path)
 
 /* ---- --export-certs ---- */
 
+/* "DIR/capture-s3-client" for a session's files (the input's base name keeps batch runs apart). */
+static void export_prefix(const struct run *r, const struct tb_session *s, enum tb_dir d, char *out,
+                          size_t out_len)
+{
+    const char *base = s->file != NULL ? strrchr(s->file, '/') : NULL;
+
+    base = base != NULL ? base + 1 : (s->file != NULL ? s->file : "capture");
+    snprintf(out, out_len, "%s/%s-s%llu-%s", r->cfg->export_certs, base,
+             (unsigned long long)s->id, d == TB_DIR_C2S ? "client" : "server");
+}
+
+static bool write_pems(const char *path, const struct tb_chain *c, size_t from, size_t to)
+{
+    FILE *f = fopen(path, "w");
+    struct tb_arena a;
+
+    if (f == NULL) {
+        tb_diag_errno(path, "cannot write certificate");
+        return false;
+    }
+    tb_arena_init(&a, 1u << 22);
+    for (size_t i = from; i < to && i < c->count; i++) {
+        const char *pem = tb_cert_pem(c->certs[i], &a);
+        if (pem != NULL) {
+            fputs(pem, f);
+        }
+    }
+    tb_arena_reset(&a);
+    if (fclose(f) != 0) {
+        tb_diag_errno(path, "cannot write certificate");
+        return false;
+    }
+    return true;
+}
+
+/* --export-certs: each chain as PEM, leaf and the rest apart, for openssl verify. */
 static void export_certs(struct run *r, const struct tb_session *s)
 {
-    const char *dir = r->cfg->export_certs;
-    static const char *const role[TB_DIR_COUNT] = {"client", "server"};
-
     for (int d = 0; d < TB_DIR_COUNT; d++) {
         const struct tb_chain *c = &s->chain[d];
-        char path[4096];
-        FILE *f;
-        struct tb_arena a;
+        char prefix[4096], path[4200];
 
         if (c->count == 0) {
             continue;
         }
-        snprintf(path, sizeof path, "%s/session%llu-%s-chain.pem", dir,
-                 (unsigned long long)s->id, role[d]);
-        f = fopen(path, "w");
-        if (f == NULL) {
-            tb_diag_errno(path, "cannot write certificate");
-            continue;
-        }
-        tb_arena_init(&a, 1u << 20);
-        for (size_t i = 0; i < c->count; i++) {
-            const char *pem = tb_cert_pem(c->certs[i], &a);
-            if (pem != NULL) {
-                fputs(pem, f);
-            }
-        }
-        tb_arena_reset(&a);
-        if (fclose(f) != 0) {
-            tb_diag_errno(path, "cannot write certificate");
+        export_prefix(r, s, (enum tb_dir)d, prefix, sizeof prefix);
+        snprintf(path, sizeof path, "%s-leaf.pem", prefix);
+        (void)write_pems(path, c, 0, 1); /* said on stderr when it fails */
+        if (c->count > 1) {
+            snprintf(path, sizeof path, "%s-chain.pem", prefix);
+            (void)write_pems(path, c, 1, c->count);
         }
     }
+}
+
+/*
+ * The rejecting side's check, to run against the real trust store:
+ * openssl verify at the capture time, with the purpose of the role.
+ */
+static void print_reproduce(FILE *out, const struct run *r, const struct tb_session *s,
+                            const struct tb_verdict *v)
+{
+    if (!v->present || v->cand_count == 0 || v->cand[0].rejected == NULL) {
+        return;
+    }
+    enum tb_dir d;
+    if (strcmp(v->cand[0].rejected, "client_certificate") == 0) {
+        d = TB_DIR_C2S;
+    } else if (strcmp(v->cand[0].rejected, "server_certificate") == 0) {
+        d = TB_DIR_S2C;
+    } else {
+        return;
+    }
+    const struct tb_chain *c = &s->chain[d];
+    char prefix[4096];
+    if (c->count == 0) {
+        return;
+    }
+    export_prefix(r, s, d, prefix, sizeof prefix);
+    fprintf(out, "  Reproduce the %s's check with its trust store:\n"
+                 "    openssl verify -CAfile TRUSTED-CAS.pem%s%s%s -purpose %s -attime %lld %s-leaf.pem\n\n",
+            d == TB_DIR_C2S ? "server" : "client", c->count > 1 ? " -untrusted " : "",
+            c->count > 1 ? prefix : "", c->count > 1 ? "-chain.pem" : "",
+            d == TB_DIR_C2S ? "sslclient" : "sslserver", (long long)(c->ts_us / 1000000), prefix);
 }
 
 /* ---- offline and batch ---- */

@@ -75,3 +75,11 @@ if ! grep -qE 'Sanitizer|Broken pipe' "$tmp/err"; then
 else
     bad "a closed pipe ends the run quietly"
 fi
+# --export-certs: the printed openssl verify command reproduces the rejecting side's check.
+"$bin" --export-certs "$tmp/certs" samples/openssl-expired-client-tls12.pcap >"$tmp/out" 2>"$tmp/err"
+cmd=$(grep -m1 'openssl verify' "$tmp/out" | sed "s|TRUSTED-CAS.pem|samples/pki/root-ca.pem|")
+if [ -n "$cmd" ] && eval "$cmd" 2>&1 | grep -q "certificate has expired"; then
+    ok "--export-certs: openssl verify at the capture time says the client certificate expired"
+else
+    bad "--export-certs reproduce command (got: $cmd)"
+fi
