@@ -56,6 +56,9 @@ struct worker {
     struct run *run;
     struct sink *sink;
     const char *file;
+    struct tb_capture *cap;      /* for progress */
+    bool progress;               /* stderr is a terminal: show how far the file is read */
+    bool progress_shown;
     struct tb_decoder *decoder;
     struct tb_flowtab *flows;
     uint64_t next_session_id;
@@ -337,6 +340,16 @@ static void on_capture_packet(void *ctx, const struct tb_packet *p)
     w->bytes += p->wirelen;
     w->last_frame = p->frame;
     w->last_ts_us = p->ts_us;
+    if (w->progress && (w->packets & 0xffff) == 0) {
+        uint64_t pos, size;
+        tb_capture_progress(w->cap, &pos, &size);
+        if (size > 0) {
+            fprintf(stderr, "\rtlsblame: %s: %3llu%%, %llu sessions", w->file,
+                    (unsigned long long)(pos * 100 / size),
+                    (unsigned long long)w->next_session_id);
+            w->progress_shown = true;
+        }
+    }
     if (stop_requested) {
         return;
     }
@@ -475,7 +488,12 @@ static void process_capture(struct run *r, struct sink *k, const char *file)
         input_error(r, k, file, 0, "out of memory");
         goto out;
     }
+    w.cap = cap;
+    w.progress = r->cfg->jobs <= 1 && r->cfg->verbosity >= 0 && isatty(STDERR_FILENO);
     err = tb_capture_run(cap, on_capture_packet, &w, r->cfg->count, errmsg, sizeof errmsg);
+    if (w.progress_shown) {
+        fputs("\r\033[K", stderr); /* the results take its place */
+    }
     tb_flowtab_end_all(w.flows, w.last_frame, w.last_ts_us);
     if (err != TB_OK) {
         input_error(r, k, file, frame_of_message(errmsg), errmsg);
