@@ -69,7 +69,9 @@ void tb_reasm_fin(struct tb_reasm_dir *d, uint32_t seq_after_payload)
 
 bool tb_reasm_complete(const struct tb_reasm_dir *d)
 {
-    return d->fin_seen && d->have_next && d->next_seq == d->fin_seq && d->ooo == NULL;
+    /* The FIN takes one sequence number: the peer's ACK of it is fin_seq + 1. */
+    return d->fin_seen && d->have_next && d->next_seq == d->fin_seq && d->ooo == NULL &&
+           d->ack_seen && d->max_ack == d->fin_seq + 1;
 }
 
 static void remember_tail(struct tb_reasm_dir *d, const uint8_t *bytes, size_t len)

@@ -58,6 +58,8 @@ void tb_reasm_add(struct tb_reasm_dir *d, enum tb_dir dir, uint32_t seq, const u
 void tb_reasm_ack(struct tb_reasm_dir *d, enum tb_dir dir, uint32_t ack, uint64_t frame,
                   int64_t ts_us, const struct tb_reasm_ctx *rc);
 void tb_reasm_fin(struct tb_reasm_dir *d, uint32_t seq_after_payload);
+/* FIN seen and ACKed, every byte before it delivered or skipped, nothing held: it is over. */
+bool tb_reasm_complete(const struct tb_reasm_dir *d);
 /* End of the connection: report what is still missing, deliver what is held. */
 void tb_reasm_flush(struct tb_reasm_dir *d, enum tb_dir dir, uint64_t frame, int64_t ts_us,
                     const struct tb_reasm_ctx *rc);

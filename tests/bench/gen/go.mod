@@ -1,0 +1,3 @@
+module tlsblame.test/benchgen
+
+go 1.19
