@@ -13,6 +13,8 @@ DEP_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/d
 DEP_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lmbedx509 -lmbedcrypto -lz -lpthread
 CFLAGS  ?= -O2 -g
 HARDEN   = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+# Link-time optimisation lets the per-packet readers inline across modules (~10% on bulk).
+LTO     ?= -flto=auto
 HARDEN_LD = -pie -Wl,-z,relro,-z,now
 SAN      = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -Iinclude -Isrc $(DEP_CFLAGS) $(WARN) \
@@ -43,21 +45,21 @@ tlsblame: $(REL)/tlsblame
 	cp $< $@
 
 $(REL)/tlsblame: $(REL_OBJS)
-	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $^ $(DEP_LIBS) $(LDFLAGS)
+	$(CC) $(CFLAGS) $(LTO) $(HARDEN_LD) -o $@ $^ $(DEP_LIBS) $(LDFLAGS)
 
 $(ASN)/tlsblame: $(ASN_OBJS)
 	$(CC) $(SAN) -o $@ $^ $(DEP_LIBS) $(LDFLAGS)
 
 $(REL)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(HARDEN) $(CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(HARDEN) $(CFLAGS) $(LTO) -c -o $@ $<
 
 $(ASN)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN) -c -o $@ $<
 
 $(REL)/tests/%: $(REL)/tests/unit/%.o $(REL_LIB_OBJS)
-	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $^ $(DEP_LIBS) -lcmocka $(LDFLAGS)
+	$(CC) $(CFLAGS) $(LTO) $(HARDEN_LD) -o $@ $^ $(DEP_LIBS) -lcmocka $(LDFLAGS)
 
 $(ASN)/tests/%: $(ASN)/tests/unit/%.o $(ASN_LIB_OBJS)
 	$(CC) $(SAN) -o $@ $^ $(DEP_LIBS) -lcmocka $(LDFLAGS)
