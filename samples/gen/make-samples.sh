@@ -57,7 +57,7 @@ die() { log "make-samples: $*"; exit 1; }
 need() { command -v "$1" >/dev/null || die "missing tool: $1 ($2)"; }
 need openssl openssl; need tcpdump tcpdump; need editcap tshark; need dumpcap tshark; need ethtool ethtool; need tshark tshark; need python3 python3; need ip iproute2; need ss iproute2
 
-GO_BUILT=0 JAVA_BUILT=0
+GO_BUILT=0 JAVA_BUILT=0 MBED_BUILT=0
 build_go() {
   [ $GO_BUILT = 1 ] && return
   need go golang-go
@@ -65,6 +65,14 @@ build_go() {
   (cd "$HERE/go" && GOPROXY=off GOFLAGS=-mod=mod GOCACHE=${GOCACHE:-$WORK/gocache} GO111MODULE=on \
      timeout 300 go build -o "$BINDIR/" ./tlsserver ./tlsclient) || die "go build failed"
   GO_BUILT=1
+}
+build_mbedtls() {  # samples/gen/mbedtls/mbedtls-tls.c against Debian's libmbedtls-dev (2.28)
+  [ $MBED_BUILT = 1 ] && return
+  need gcc gcc
+  [ -f /usr/include/mbedtls/ssl.h ] || die "missing libmbedtls-dev"
+  mkdir -p "$BINDIR"
+  gcc -O1 -o "$BINDIR/mbedtls-tls" "$HERE/mbedtls/mbedtls-tls.c" -lmbedtls -lmbedx509 -lmbedcrypto || die "mbedtls build failed"
+  MBED_BUILT=1
 }
 build_java() {
   [ $JAVA_BUILT = 1 ] && return
@@ -163,7 +171,7 @@ errline() (  # FILE REGEX
   # lines naming the TLS/X.509 reason first, then the others, at most 3, in one line
   grep -a -i -E "$re" "$f" \
     | grep -a -v -E '^ *[0-9a-f]{4} - |CONNECTION (CLOSED|FAILURE)|verify return:1|Verification: OK|Verify return code: 0|^depth=|Verification error: 0|SSL handshake has read|^ *(Secure Renegotiation|Max Early Data|Early data was)|no peer certificate available|No client certificate CA names sent|epoll_wait|Provider routines' \
-    | sed -E 's/^[0-9A-F]{8,16}:error:/error:/; s/^[0-9]{4}\/[0-9]{2}\/[0-9]{2} [0-9:]{8} //; s/\r//g; s/[[:space:]]+/ /g; s/^ //; s/ $//' \
+    | sed -E 's/^[0-9A-F]{8,16}:error:/error:/; s/^[0-9]{4}\/[0-9]{2}\/[0-9]{2} [0-9:]{8} //; s/\r//g; s/(request: ")[^"]*[^ -~][^"]*("|$)/\1<binary>\2/; s/[^ -~\t]//g; s/[[:space:]]+/ /g; s/^ //; s/ $//' \
     | awk '!seen[$0]++ { p = ($0 ~ /verify error|SSL routines|Exception|x509:|tls: |Error in handshake|Fatal error|certificate verify error|no required SSL|<title>|HTTP status/) ? 1 : 2; print p "\t" NR "\t" $0 }' \
     | sort -t$'\t' -k1,1n -k2,2n | cut -f3- | head -3 | paste -sd'|' | sed 's/|/ | /g' | cut -c1-400 | { read -r l || true; echo "${l:--}"; }
 )
@@ -263,6 +271,40 @@ drop_server_segment() {  # IN OUT
   echo "dropped frame $n (2nd server data segment) with editcap" >> "$SLOG"
 }
 
+# POST hook: drop the 3rd data segment the client sent (the 2nd of its
+# certificate flight, Certificate + ClientKeyExchange + CertificateVerify, which
+# spans several segments at MTU 576): a hole in the client's flight.
+drop_client_segment() {  # IN OUT
+  local n
+  n=$(tshark -r "$1" -Y "tcp.dstport == $P && tcp.len > 0" -T fields -e frame.number 2>/dev/null | sed -n 3p)
+  [ -n "$n" ] || die "drop_client_segment: no such frame"
+  editcap "$1" "$2" "$n"
+  echo "dropped frame $n (3rd client data segment, inside its certificate flight) with editcap" >> "$CLOG"
+}
+# POST hook: cut the capture file in the middle of the packet that carries the
+# start of the server's first flight (ServerHello, Certificate...), as a capture
+# that was copied while still being written, or a disk that filled up.
+truncate_mid_packet() {  # IN OUT
+  local n
+  n=$(tshark -r "$1" -Y "tcp.srcport == $P && tcp.len > 0" -T fields -e frame.number 2>/dev/null | sed -n 1p)
+  [ -n "$n" ] || die "truncate_mid_packet: no server data"
+  python3 - "$1" "$2" "$n" >> "$SLOG" <<'PY'
+import struct, sys
+src, dst, want = sys.argv[1], sys.argv[2], int(sys.argv[3])
+b = open(src, "rb").read()
+off, n = 24, 0                      # classic pcap: 24-byte file header, 16-byte record headers
+while off < len(b):
+    n += 1
+    incl = struct.unpack_from("<I", b, off + 8)[0]
+    if n == want:
+        cut = off + 16 + incl // 2
+        open(dst, "wb").write(b[:cut])
+        print(f"capture file cut at byte {cut} of {len(b)}: in the middle of frame {n} ({incl} bytes captured), as head -c {cut} would")
+        break
+    off += 16 + incl
+PY
+}
+
 # ---------------------------------------------------------------------------
 # stack command builders
 # ---------------------------------------------------------------------------
@@ -270,12 +312,13 @@ K() { printf '%s/%s' "$PKIDIR" "$1"; }
 vflag() { case $1 in 1.0) echo -tls1;; 1.1) echo -tls1_1;; 1.2) echo -tls1_2;; 1.3) echo -tls1_3;; esac; }
 tlsname() { case $1 in -) echo -;; *) echo "TLS $1";; esac; }
 
-# OpenSSL s_server. Variables: SCERT (server cert base), SCAF (CA file for client
-# verification), SAUTH (Verify|verify|none), SX (extra args array)
+# OpenSSL s_server. Variables: SCERT (server cert base), SCHAIN (0: send the leaf
+# only), SCAF (CA file for client verification), SAUTH (Verify|verify|none), SX
+# (extra args array)
 os_server() {  # VER
   local v=$1
   SRV=(openssl s_server -accept "$H:$P" -naccept 1 -rev -cert "$(K "$SCERT.crt")" -key "$(K "$SCERT.key")")
-  [ "$SCERT" = server-untrusted ] || SRV+=(-cert_chain "$(K intermediate-ca.crt)")
+  [ "$SCERT" = server-untrusted ] || [ "$SCHAIN" = 0 ] || SRV+=(-cert_chain "$(K intermediate-ca.crt)")
   case $SAUTH in
     Verify) SRV+=(-Verify 5 -verify_return_error -CAfile "$(K "$SCAF")") ;;
     verify) SRV+=(-verify 5 -verify_return_error -CAfile "$(K "$SCAF")") ;;
@@ -302,7 +345,7 @@ os_client() {  # VER
   CSTACK=openssl
 }
 os_defaults() {
-  SCERT=server SCAF=root-ca.crt SAUTH=Verify SX=()
+  SCERT=server SCHAIN=1 SCAF=root-ca.crt SAUTH=Verify SX=()
   CCERT=client-rsa CKEY=client-rsa CCHAIN=1 CCAF=root-ca.crt CX=()
 }
 
@@ -385,10 +428,18 @@ java_defaults() { JS_TRUST=truststore.p12 JS_AUTH=need JSX=() JS_JVM=(-Xshare:au
 
 # nginx (ssl_verify_client) + curl. nginx runs in the foreground, one worker-less
 # process, with its config and temp dirs under $WORK.
-nginx_server() {  # VER  Variables: NG_VERIFY (on|optional|off)
+nginx_server() {  # VER  Variables: NG_VERIFY (on|optional|off), NG_CERT (server cert base), NG_PLAIN (1: plain HTTP on the port, no TLS)
   need nginx nginx
   local v=$1 d=$WORK/nginx-$P
   mkdir -p "$d/logs" "$d/tmp"
+  local tlsconf="    listen $H:$P ssl;
+    ssl_protocols TLSv$v;
+    ssl_certificate $(K "$NG_CERT.chain.pem");
+    ssl_certificate_key $(K "$NG_CERT.key");
+    ssl_client_certificate $(K root-ca.crt);
+    ssl_verify_client $NG_VERIFY;
+    ssl_verify_depth 2;"
+  [ "$NG_PLAIN" = 1 ] && tlsconf="    listen $H:$P;"
   cat > "$d/nginx.conf" <<EOF
 daemon off;
 master_process off;
@@ -401,14 +452,8 @@ http {
   client_body_temp_path $d/tmp/body; proxy_temp_path $d/tmp/proxy; fastcgi_temp_path $d/tmp/fcgi;
   uwsgi_temp_path $d/tmp/uwsgi; scgi_temp_path $d/tmp/scgi;
   server {
-    listen $H:$P ssl;
+$tlsconf
     server_name server.test;
-    ssl_protocols TLSv$v;
-    ssl_certificate $(K server.chain.pem);
-    ssl_certificate_key $(K server.key);
-    ssl_client_certificate $(K root-ca.crt);
-    ssl_verify_client $NG_VERIFY;
-    ssl_verify_depth 2;
     location / { return 200 "hello \$ssl_client_s_dn\n"; }
   }
 }
@@ -429,9 +474,44 @@ curl_client() {  # VER  Variables: CU_CERT (or none)
   CLI_ENV=(SSLKEYLOGFILE="$CK") CLI_IN=none CSTACK=curl
   CLOG_RE='<title>|^curl: |HTTP status [^2]' 
 }
-nginx_defaults() { NG_VERIFY=on CU_CERT=client-rsa; }
+nginx_defaults() { NG_VERIFY=on NG_CERT=server NG_PLAIN=0 CU_CERT=client-rsa; }
 
-defaults() { os_defaults; go_defaults; gnutls_defaults; java_defaults; nginx_defaults; }
+# mbedTLS 2.28 (samples/gen/mbedtls/mbedtls-tls.c), TLS 1.2 only (Debian builds it without TLS 1.3)
+mbedtls_server() {  # Variables: MB_AUTH (required|optional|none), MB_CA
+  build_mbedtls
+  SRV=("$BINDIR/mbedtls-tls" server "$H" "$P" "$(K server.chain.pem)" "$(K server.key)" "$(K "$MB_CA")" "$MB_AUTH")
+  SSTACK=mbedtls
+}
+mbedtls_client() {  # Variables: MBC_CERT (or none), MBC_CA
+  build_mbedtls
+  CLI=("$BINDIR/mbedtls-tls" client "$H" "$P" server.test "$(K "$MBC_CA")")
+  [ "$MBC_CERT" != none ] && CLI+=("$(K "$MBC_CERT.chain.pem")" "$(K "$MBC_CERT.key")")
+  CLI_IN=none CSTACK=mbedtls
+  return 0
+}
+mbedtls_defaults() { MB_AUTH=required MB_CA=root-ca.crt MBC_CERT=client-rsa MBC_CA=root-ca.crt; }
+
+# Node.js tls.connect() (samples/gen/node/tlsclient.js)
+node_client() {  # VER  Variables: ND_CERT (or none), ND_CA
+  need node nodejs
+  local v=$1
+  CLI=(node "$HERE/node/tlsclient.js" host="$H" port="$P" sni=server.test ca="$(K "$ND_CA")"
+       min="$(jprot "$v")" max="$(jprot "$v")" keylog="$CK")
+  [ "$ND_CERT" != none ] && CLI+=(cert="$(K "$ND_CERT.chain.pem")" key="$(K "$ND_CERT.key")")
+  CLI_IN=none CSTACK=node
+  return 0
+}
+node_defaults() { ND_CERT=client-rsa ND_CA=root-ca.crt; }
+
+# A plaintext SMTP server (samples/gen/smtp-notls.py) that advertises STARTTLS
+# and then refuses it with "454 4.7.0 TLS not available due to local problem"
+# (what Postfix answers when its certificate or key cannot be loaded).
+smtp_server() {
+  SRV=(python3 "$HERE/smtp-notls.py" "$H" "$P")
+  SSTACK=python
+}
+
+defaults() { os_defaults; go_defaults; gnutls_defaults; java_defaults; nginx_defaults; mbedtls_defaults; node_defaults; }
 
 # shorthand for the OpenSSL <-> OpenSSL pair
 osos() {  # VER
@@ -476,7 +556,7 @@ if [ "$FULL" = 1 ] || [ "${FRESH_PKI:-0}" = 1 ] || [ ! -s "$PKIDIR/root-ca.crt" 
   log "make-samples: new PKI in $PKIDIR"
   timeout 120 "$HERE/pki.sh" "$PKIDIR" >/dev/null
 fi
-for f in root-ca.crt intermediate-ca.crt other-root-ca.crt root-ca-rekeyed.crt ca-chain.pem crl-chain.pem; do
+for f in root-ca.crt intermediate-ca.crt other-root-ca.crt root-ca-rekeyed.crt root-ca-rekeyed-noskid.crt ca-chain.pem crl-chain.pem; do
   b=${f%.crt}; cp "$PKIDIR/$f" "$OUTDIR/pki/${b%.pem}.pem"
 done
 cp "$PKIDIR/created-at" "$OUTDIR/pki/created-at"
@@ -510,6 +590,8 @@ HDR=$'file\tscenario\ttls_version\tserver_stack\tclient_stack\tserver_log\tclien
   command -v java >/dev/null && echo "java: $(java -version 2>&1 | head -1) ($(java -version 2>&1 | sed -n 2p))"
   command -v nginx >/dev/null && echo "nginx: $(nginx -v 2>&1)"
   command -v curl >/dev/null && echo "curl: $(curl --version | head -1)"
+  command -v node >/dev/null && echo "node: $(node --version)"
+  [ -f /usr/include/mbedtls/version.h ] && echo "mbedtls: $(sed -n 's/^#define MBEDTLS_VERSION_STRING_FULL *"\(.*\)"/\1/p' /usr/include/mbedtls/version.h) (libmbedtls-dev $(dpkg-query -W -f '${Version}' libmbedtls-dev 2>/dev/null))"
   echo "tcpdump: $(tcpdump --version 2>&1 | head -1)"
   echo "tshark: $(tshark --version | head -1)"
 } > "$OUTDIR/VERSIONS.txt" 2>/dev/null || true

@@ -22,6 +22,12 @@
 #   client-untrusted   issued by other-root-ca
 #   root-ca-rekeyed    CN=tlsblame Root CA again, but a different key (re-keyed CA)
 #   wrongkey           an extra RSA 2048 key that matches no certificate
+#   wrongkey-ed25519   an extra Ed25519 key that matches no certificate
+#   root-ca-rekeyed-noskid  CN=tlsblame Root CA, another key, and no subjectKeyIdentifier
+#                      (so OpenSSL does take it as the issuer and the signature check fails)
+#   server-selfsigned  server.test, self-signed     server-bad-eku   EKU clientAuth only
+#   server-notyet      notBefore = in 30 days       server-revoked   revoked in intermediate-ca.crl
+#   server-sha1        signed with sha1WithRSAEncryption  server-rsa1024  RSA 1024 key
 #
 # Files per leaf NAME: NAME.key (PKCS#8 PEM), NAME.crt (leaf only),
 # NAME.chain.pem (leaf + intermediate, when issued by the intermediate),
@@ -96,6 +102,24 @@ extendedKeyUsage       = clientAuth
 subjectKeyIdentifier   = hash
 authorityKeyIdentifier = keyid:always
 subjectAltName         = DNS:${ENV::LEAF}.client.test
+[ server_selfsigned_ext ]
+basicConstraints       = critical, CA:FALSE
+keyUsage               = critical, digitalSignature, keyEncipherment
+extendedKeyUsage       = serverAuth
+subjectKeyIdentifier   = hash
+subjectAltName         = DNS:server.test, DNS:localhost, IP:127.0.0.1
+[ server_bad_eku_ext ]
+basicConstraints       = critical, CA:FALSE
+keyUsage               = critical, digitalSignature, keyEncipherment
+extendedKeyUsage       = clientAuth
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+subjectAltName         = DNS:server.test, DNS:localhost, IP:127.0.0.1
+[ root_noskid_ext ]
+basicConstraints       = critical, CA:TRUE
+keyUsage               = critical, keyCertSign, cRLSign
+subjectKeyIdentifier   = none
+authorityKeyIdentifier = none
 [ selfsigned_ext ]
 basicConstraints       = critical, CA:FALSE
 keyUsage               = critical, digitalSignature
@@ -171,6 +195,12 @@ rm -f root-ca.csr other-root-ca.csr
 genkey root-ca-rekeyed rsa2048
 openssl req -new -x509 -key root-ca-rekeyed.key -subj "/CN=tlsblame Root CA$O" -days 3650 -sha256 \
    -config ext.cnf -extensions root_ext -out root-ca-rekeyed.crt 2>/dev/null
+# The same again without a subjectKeyIdentifier: the intermediate's authorityKeyIdentifier
+# then rules nothing out, OpenSSL takes this certificate as the issuer and the
+# signature check fails (X509_V_ERR_CERT_SIGNATURE_FAILURE -> decrypt_error).
+genkey root-ca-rekeyed-noskid rsa2048
+openssl req -new -x509 -key root-ca-rekeyed-noskid.key -subj "/CN=tlsblame Root CA$O" -days 3650 -sha256 \
+   -config ext.cnf -extensions root_noskid_ext -out root-ca-rekeyed-noskid.crt 2>/dev/null
 genkey intermediate-ca rsa2048
 sign rootdb root-ca.key root-ca.crt intermediate-ca "/CN=tlsblame Intermediate CA$O" inter_ext "$NOW_M2D" "$NOW_P10Y"
 cat intermediate-ca.crt root-ca.crt > ca-chain.pem
@@ -182,6 +212,14 @@ genkey server rsa2048;           sign $I server "/CN=server.test$O" server_ext "
 genkey server-wronghost rsa2048; sign $I server-wronghost "/CN=wrong.test$O" wronghost_ext "$NOW_M1D" "$NOW_P1Y"
 genkey server-expired rsa2048;   sign $I server-expired "/CN=server.test$O" server_ext "$NOW_M30D" "$NOW_M1D"
 genkey server-untrusted rsa2048; sign $X server-untrusted "/CN=server.test$O" server_ext "$NOW_M1D" "$NOW_P1Y"
+genkey server-bad-eku rsa2048;   sign $I server-bad-eku "/CN=server.test$O" server_bad_eku_ext "$NOW_M1D" "$NOW_P1Y"
+genkey server-notyet rsa2048;    sign $I server-notyet "/CN=server.test$O" server_ext "$NOW_P30D" "$NOW_P60D"
+genkey server-revoked rsa2048;   sign $I server-revoked "/CN=server.test$O" server_ext "$NOW_M1D" "$NOW_P1Y"
+genkey server-sha1 rsa2048;      sign $I server-sha1 "/CN=server.test$O" server_ext "$NOW_M1D" "$NOW_P1Y" sha1
+genkey server-rsa1024 rsa1024;   sign $I server-rsa1024 "/CN=server.test$O" server_ext "$NOW_M1D" "$NOW_P1Y"
+genkey server-selfsigned rsa2048
+openssl req -new -x509 -key server-selfsigned.key -subj "/CN=server.test$O" -days 365 -sha256 \
+   -config ext.cnf -extensions server_selfsigned_ext -out server-selfsigned.crt 2>/dev/null
 # --- clients -----------------------------------------------------------------
 genkey client-rsa rsa2048;       sign $I client-rsa "/CN=client-rsa$O" client_ext "$NOW_M1D" "$NOW_P1Y"
 genkey client-ecdsa ec256;       sign $I client-ecdsa "/CN=client-ecdsa$O" client_ecc_ext "$NOW_M1D" "$NOW_P1Y"
@@ -198,10 +236,13 @@ genkey client-selfsigned rsa2048
 openssl req -new -x509 -key client-selfsigned.key -subj "/CN=client-selfsigned$O" -days 365 -sha256 \
    -config ext.cnf -extensions selfsigned_ext -out client-selfsigned.crt 2>/dev/null
 genkey wrongkey rsa2048
+genkey wrongkey-ed25519 ed25519
 
 # --- revocation ----------------------------------------------------------------
 openssl ca -batch -config interdb/ca.cnf -keyfile intermediate-ca.key -cert intermediate-ca.crt \
    -revoke client-revoked.crt -crl_reason keyCompromise 2>/dev/null
+openssl ca -batch -config interdb/ca.cnf -keyfile intermediate-ca.key -cert intermediate-ca.crt \
+   -revoke server-revoked.crt -crl_reason keyCompromise 2>/dev/null
 openssl ca -batch -config interdb/ca.cnf -keyfile intermediate-ca.key -cert intermediate-ca.crt -gencrl \
    -crl_lastupdate "$NOW_M1H" -crl_nextupdate "$NOW_P30D" -out intermediate-ca.crl 2>/dev/null
 openssl ca -batch -config rootdb/ca.cnf -keyfile root-ca.key -cert root-ca.crt -gencrl \
@@ -209,11 +250,11 @@ openssl ca -batch -config rootdb/ca.cnf -keyfile root-ca.key -cert root-ca.crt -
 cat intermediate-ca.crl root-ca.crl > crl-chain.pem
 
 # --- chain files and Java keystores ----------------------------------------------
-for c in server server-wronghost server-expired client-rsa client-ecdsa client-ed25519 client-expired \
+for c in server server-wronghost server-expired server-bad-eku server-notyet server-revoked server-sha1 server-rsa1024 client-rsa client-ecdsa client-ed25519 client-expired \
          client-notyet client-bad-eku client-bad-ku client-rsa1024 client-sha1 client-revoked; do
   cat "$c.crt" intermediate-ca.crt > "$c.chain.pem"
 done
-for c in server-untrusted client-untrusted client-selfsigned; do cp "$c.crt" "$c.chain.pem"; done
+for c in server-untrusted server-selfsigned client-untrusted client-selfsigned; do cp "$c.crt" "$c.chain.pem"; done
 for c in server client-rsa client-ecdsa client-untrusted client-expired client-selfsigned; do
   openssl pkcs12 -export -passout pass:$PASS -name "$c" -inkey "$c.key" -in "$c.chain.pem" -out "$c.p12"
 done

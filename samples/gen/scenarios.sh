@@ -54,6 +54,8 @@ scn_openssl-go-untrusted-server-ca-tls$v() { SCERT=server-untrusted; os_server $
 scn_openssl-go-hostname-mismatch-tls$v() { SCERT=server-wronghost; os_server $V; go_client $V; TLSV=\$(tlsname $V); cli_rejects server_certificate hostname_mismatch; }
 "
 done
+# Ed25519 client certificate, CertificateVerify signed with another Ed25519 key
+scn_openssl-go-bad-certificate-verify-ed25519-tls12() { GC_CERT=client-ed25519 GC_KEY=wrongkey-ed25519; os_server 1.2; go_client 1.2; TLSV="TLS 1.2"; srv_rejects certificate_verify bad_certificate_verify; }
 scn_openssl-signature-algorithm-mismatch-tls12() { SX=(-client_sigalgs RSA-PSS+SHA256:rsa_pss_pss_sha256) CCERT=client-ecdsa CKEY=client-ecdsa; osos 1.2; srv_rejects client_certificate signature_algorithm_mismatch; }
 scn_openssl-signature-algorithm-mismatch-tls13() { SX=(-client_sigalgs RSA-PSS+SHA256:rsa_pss_pss_sha256) CCERT=client-ecdsa CKEY=client-ecdsa; osos 1.3; srv_rejects client_certificate signature_algorithm_mismatch; }
 scn_openssl-gnutls-signature-algorithm-mismatch-tls12() { SX=(-client_sigalgs RSA-PSS+SHA256:rsa_pss_pss_sha256) GTC_CERT=client-ecdsa; os_server 1.2; gnutls_client 1.2; TLSV="TLS 1.2"; cli_rejects certificate_request signature_algorithm_mismatch; }
@@ -163,3 +165,69 @@ scn_openssl-success-ecdsa-client-tls13() { CCERT=client-ecdsa CKEY=client-ecdsa;
 scn_openssl-success-ed25519-client-tls12() { CCERT=client-ed25519 CKEY=client-ed25519; osos 1.2; ok; }
 scn_openssl-java-expired-server-tls12() { SCERT=server-expired; os_server 1.2; java_client 1.2; cli_rejects server_certificate expired; }
 scn_openssl-java-signature-algorithm-mismatch-tls12() { SX=(-client_sigalgs RSA-PSS+SHA256:rsa_pss_pss_sha256) JC_KS=client-ecdsa; os_server 1.2; java_client 1.2; srv_rejects client_certificate signature_algorithm_mismatch; }
+
+# ---- client rejecting the server certificate (OpenSSL s_server <-> s_client) ------------
+for v in 12 13; do
+  V=1.${v#1}
+  eval "
+scn_openssl-self-signed-server-tls$v()        { SCERT=server-selfsigned SCHAIN=0; osos $V; cli_rejects server_certificate self_signed; }
+scn_openssl-missing-intermediate-server-tls$v() { SCHAIN=0; osos $V; cli_rejects server_certificate missing_intermediate; }
+scn_openssl-bad-eku-server-tls$v()            { SCERT=server-bad-eku; osos $V; cli_rejects server_certificate bad_eku; }
+scn_openssl-not-yet-valid-server-tls$v()      { SCERT=server-notyet; osos $V; cli_rejects server_certificate not_yet_valid; }
+scn_openssl-revoked-server-tls$v()            { SCERT=server-revoked CX=(-crl_check -CRL \"\$(K intermediate-ca.crl)\"); osos $V; cli_rejects server_certificate revoked; }
+scn_openssl-sha1-server-tls$v()               { SCERT=server-sha1 SX=(-cipher DEFAULT:@SECLEVEL=0); osos $V; cli_rejects server_certificate weak_signature; }
+scn_openssl-weak-key-server-tls$v()           { SCERT=server-rsa1024 SX=(-cipher DEFAULT:@SECLEVEL=0); osos $V; cli_rejects server_certificate weak_key; }
+"
+done
+# Re-keyed CA: the server trusts a "tlsblame Root CA" with another key. With a
+# subjectKeyIdentifier (root-ca-rekeyed, the JSSE seed's) OpenSSL does not even
+# take it as the issuer; without one (root-ca-rekeyed-noskid) it does, and the
+# intermediate's signature fails to verify.
+scn_openssl-rekeyed-ca-tls12()        { SCAF=root-ca-rekeyed.crt; osos 1.2; srv_rejects client_certificate unknown_ca; }
+scn_openssl-rekeyed-ca-noskid-tls12() { SCAF=root-ca-rekeyed-noskid.crt; osos 1.2; srv_rejects client_certificate unknown_ca; }
+scn_openssl-rekeyed-ca-noskid-tls13() { SCAF=root-ca-rekeyed-noskid.crt; osos 1.3; srv_rejects client_certificate unknown_ca; }
+
+# ---- unparseable certificates and bad server signatures (Go) -----------------------------
+for v in 12 13; do
+  V=1.${v#1}
+  eval "
+scn_go-openssl-garbage-server-cert-tls$v()   { GSX=(-garbage-cert); go_server $V; os_client $V; TLSV=\$(tlsname $V); cli_rejects server_certificate bad_certificate; }
+scn_openssl-go-garbage-client-cert-tls$v()   { GCX=(-garbage-cert); os_server $V; go_client $V; TLSV=\$(tlsname $V); srv_rejects client_certificate bad_certificate; }
+scn_go-openssl-bad-server-signature-tls$v()  { GSX=(-signkey \"\$(K wrongkey.key)\"); go_server $V; os_client $V; TLSV=\$(tlsname $V); cli_rejects handshake bad_certificate_verify; }
+"
+done
+
+# ---- mbedTLS 2.28 (Debian libmbedtls-dev, TLS 1.2) ------------------------------------------
+scn_mbedtls-openssl-success-tls12()               { mbedtls_server; os_client 1.2; ok; }
+scn_mbedtls-openssl-no-client-cert-tls12()        { CCERT=none; mbedtls_server; os_client 1.2; srv_rejects client_certificate no_client_certificate; }
+scn_mbedtls-openssl-untrusted-client-ca-tls12()   { CCERT=client-untrusted CKEY=client-untrusted CCHAIN=0; mbedtls_server; os_client 1.2; srv_rejects client_certificate unknown_ca; }
+scn_mbedtls-openssl-bad-key-usage-client-tls12()  { CCERT=client-bad-ku CKEY=client-bad-ku; mbedtls_server; os_client 1.2; srv_rejects client_certificate bad_key_usage; }
+scn_mbedtls-go-no-client-cert-tls12()             { GC_CERT=none; mbedtls_server; go_client 1.2; srv_rejects client_certificate no_client_certificate; }
+scn_mbedtls-go-bad-certificate-verify-tls12()     { GC_KEY=wrongkey; mbedtls_server; go_client 1.2; srv_rejects certificate_verify bad_certificate_verify; }
+scn_mbedtls-go-garbage-client-cert-tls12()        { GCX=(-garbage-cert); mbedtls_server; go_client 1.2; srv_rejects client_certificate bad_certificate; }
+scn_openssl-mbedtls-untrusted-server-ca-tls12()   { SCERT=server-untrusted; os_server 1.2; mbedtls_client; TLSV="TLS 1.2"; cli_rejects server_certificate unknown_ca; }
+
+# ---- post-handshake checks: Node.js client, curl host name ------------------------------------
+scn_openssl-node-untrusted-server-ca-tls12() { SCERT=server-untrusted; os_server 1.2; node_client 1.2; cli_rejects server_certificate unknown_ca; }
+scn_openssl-node-untrusted-server-ca-tls13() { SCERT=server-untrusted; os_server 1.3; node_client 1.3; cli_rejects server_certificate unknown_ca; }
+# Node.js HTTPS-style client against nginx: nginx closes without an alert when
+# the client goes away (s_server answers the EOF with decode_error(50), above).
+scn_nginx-node-untrusted-server-ca-tls12() { NG_CERT=server-untrusted; nginx_server 1.2; node_client 1.2; cli_rejects server_certificate unknown_ca; }
+scn_nginx-node-expired-server-tls12()      { NG_CERT=server-expired; nginx_server 1.2; node_client 1.2; cli_rejects server_certificate expired; }
+scn_nginx-node-self-signed-server-tls12()  { NG_CERT=server-selfsigned; nginx_server 1.2; node_client 1.2; cli_rejects server_certificate self_signed; }
+scn_nginx-node-hostname-mismatch-tls12()   { NG_CERT=server-wronghost; nginx_server 1.2; node_client 1.2; cli_rejects server_certificate hostname_mismatch; }
+scn_openssl-curl-hostname-mismatch-tls12()   { SCERT=server-wronghost; os_server 1.2; curl_client 1.2; cli_rejects server_certificate hostname_mismatch; }
+scn_nginx-curl-no-client-cert-tls12()        { CU_CERT=none; nginx_server 1.2; curl_client 1.2; OUTCOME=failed REJBY=server REJ=application CAUSE=application_rejected; }
+
+# ---- not TLS at all ---------------------------------------------------------------------------
+# nginx with a plain-HTTP listener: the ClientHello is answered with HTTP 400.
+scn_nginx-openssl-plaintext-server-tls12() { NG_PLAIN=1; nginx_server 1.2; os_client 1.2; SLOG_RE='client sent|400|\[(error|crit|alert|emerg|info)\]'; TLSV=-; OUTCOME=failed REJBY=server REJ=client_hello CAUSE=unknown; }
+# SMTP: STARTTLS is advertised, then refused with 454; s_client starts TLS anyway.
+scn_python-openssl-starttls-refused() { smtp_server; os_client 1.2; CLI+=(-starttls smtp); SLOG_RE='454|502|C: '; TLSV=-; OUTCOME=failed REJBY=server REJ=client_hello CAUSE=unknown; }
+
+# ---- capture defects -----------------------------------------------------------------------------
+# a segment of the client's certificate flight is missing from the capture
+pre_openssl-client-flight-gap-tls12() { NET=veth-mtu; }
+scn_openssl-client-flight-gap-tls12() { osos 1.2; POST=drop_client_segment; OUTCOME=incomplete REJBY=unknown REJ=unknown CAUSE=incomplete_capture; }
+# the capture file ends in the middle of a packet (cut like head -c) during the server's first flight
+scn_openssl-truncated-tls12() { osos 1.2; POST=truncate_mid_packet; OUTCOME=incomplete REJBY=unknown REJ=unknown CAUSE=incomplete_capture; }

@@ -42,6 +42,7 @@ func main() {
 	maxv := flag.String("max", "1.3", "max version")
 	keylog := flag.String("keylog", "", "NSS key log file")
 	alpn := flag.String("alpn", "", "comma-separated ALPN protocols")
+	garbage := flag.Bool("garbage-cert", false, "send 64 bytes that are not DER as the client certificate (with the real -key)")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("go-client: ")
@@ -85,7 +86,18 @@ func main() {
 			log.Fatal(err)
 		}
 		cert.PrivateKey = key
-		cfg.Certificates = []tls.Certificate{cert}
+		if *garbage {
+			// a Certificate message whose only entry does not parse
+			b := []byte{0x30, 0x82, 0x04, 0x00}
+			for len(b) < 64 {
+				b = append(b, []byte("not a certificate ")...)
+			}
+			cert.Certificate = [][]byte{b[:64]}
+			// cfg.Certificates would be skipped (it does not parse): hand it over as is
+			cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }
+		} else {
+			cfg.Certificates = []tls.Certificate{cert}
+		}
 	}
 	if *alpn != "" {
 		cfg.NextProtos = strings.Split(*alpn, ",")

@@ -6,8 +6,10 @@ package main
 
 import (
 	"bufio"
+	"crypto"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
@@ -43,6 +45,8 @@ func main() {
 	keylog := flag.String("keylog", "", "NSS key log file")
 	alpn := flag.String("alpn", "", "comma-separated ALPN protocols (NextProtos)")
 	mode := flag.String("mode", "tls", "tls | close-after-hello (read the ClientHello, close without any alert)")
+	signkey := flag.String("signkey", "", "sign the handshake with this key (PEM, PKCS#8) instead of -key: it need not match the certificate (bad ServerKeyExchange / CertificateVerify)")
+	garbage := flag.Bool("garbage-cert", false, "send 64 bytes that are not DER as the certificate (with the real -key)")
 	n := flag.Int("n", 1, "connections to serve")
 	flag.Parse()
 	log.SetFlags(0)
@@ -58,6 +62,14 @@ func main() {
 		cert, err := tls.LoadX509KeyPair(*certf, *keyf)
 		if err != nil {
 			log.Fatal(err)
+		}
+		if *signkey != "" {
+			// assembled by hand: tls.X509KeyPair would refuse a key that does not match
+			cert.PrivateKey = loadKey(*signkey)
+		}
+		if *garbage {
+			cert.Certificate = [][]byte{junk()}
+			cert.Leaf = nil
 		}
 		cfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: version(*minv), MaxVersion: version(*maxv)}
 		switch *auth {
@@ -100,6 +112,32 @@ func main() {
 		}
 		serve(c, cfg, *mode)
 	}
+}
+
+func loadKey(path string) crypto.PrivateKey {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		log.Fatal("no PEM key in ", path)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return k
+}
+
+// junk: 64 bytes that do not parse as a certificate (a DER SEQUENCE header
+// announcing more bytes than follow, then text).
+func junk() []byte {
+	b := []byte{0x30, 0x82, 0x04, 0x00}
+	for len(b) < 64 {
+		b = append(b, []byte("not a certificate ")...)
+	}
+	return b[:64]
 }
 
 func serve(c net.Conn, cfg *tls.Config, mode string) {
