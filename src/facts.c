@@ -401,20 +401,22 @@ void tb_facts_compute(struct tb_session *s, bool have_trust_store, struct tb_fac
             set_list(f, TB_F_warning_alerts, w, wn);
         }
     }
-    /* Who closed first, and how. */
+    /* Who closed first (FIN, RST or an alert such as close_notify), and how. */
     {
         uint64_t best = 0;
         enum tb_dir by = TB_DIR_C2S;
         bool rst = false;
         uint64_t rst_best = 0;
         enum tb_dir rst_dir = TB_DIR_C2S;
+        const char *kind = "fin";
         for (int d = 0; d < TB_DIR_COUNT; d++) {
-            uint64_t fin = s->dir[d].fin_frame, r = s->dir[d].rst_frame;
-            uint64_t first = fin != 0 && (r == 0 || fin <= r) ? fin : r;
+            uint64_t first = tb_session_close_frame(s, (enum tb_dir)d);
+            uint64_t r = s->dir[d].rst_frame;
             if (first != 0 && (best == 0 || first < best)) {
                 best = first;
                 by = (enum tb_dir)d;
-                rst = first == r && r != 0 && (fin == 0 || r < fin);
+                rst = first == r && r != 0;
+                kind = rst ? "rst" : first == s->dir[d].fin_frame ? "fin" : "alert";
             }
             if (r != 0 && (rst_best == 0 || r < rst_best)) {
                 rst_best = r;
@@ -423,7 +425,7 @@ void tb_facts_compute(struct tb_session *s, bool have_trust_store, struct tb_fac
         }
         if (best != 0) {
             set_str(f, TB_F_closed_first_by, tb_dir_side(by));
-            set_str(f, TB_F_close_kind, rst ? "rst" : "fin");
+            set_str(f, TB_F_close_kind, kind);
         }
         if (rst_best != 0) {
             set_str(f, TB_F_rst_by, tb_dir_side(rst_dir));
@@ -450,6 +452,11 @@ void tb_facts_compute(struct tb_session *s, bool have_trust_store, struct tb_fac
     }
     set_bool(f, TB_F_capture_ended_open, (s->anomalies & TB_ANOM_CAPTURE_END) != 0);
     set_bool(f, TB_F_not_tls, (s->anomalies & (TB_ANOM_NOT_TLS_C2S | TB_ANOM_NOT_TLS_S2C)) != 0);
+    if ((s->anomalies & TB_ANOM_NOT_TLS_S2C) != 0) {
+        set_str(f, TB_F_not_tls_by, "server");
+    } else if ((s->anomalies & TB_ANOM_NOT_TLS_C2S) != 0) {
+        set_str(f, TB_F_not_tls_by, "client");
+    }
     for (int d = 0; d < TB_DIR_COUNT; d++) {
         if (s->dir[d].parse_error != NULL) {
             set_str(f, TB_F_parse_error,
@@ -512,6 +519,19 @@ void tb_facts_compute(struct tb_session *s, bool have_trust_store, struct tb_fac
         set_str(f, TB_F_ske_sig_alg, tb_arena_strdup(a, tb_sigalg_name(s->ske_sig_alg, &nb)));
     }
     set_tri(f, TB_F_ske_valid, s->ske_valid);
+    if (s->tls13 && s->scv.seen) {
+        set_tri(f, TB_F_server_signature_valid, s->scv.valid);
+        if (s->scv.sig_alg != 0) {
+            set_str(f, TB_F_server_signature_alg,
+                    tb_arena_strdup(a, tb_sigalg_name(s->scv.sig_alg, &nb)));
+        }
+    } else if (!s->tls13) {
+        set_tri(f, TB_F_server_signature_valid, s->ske_valid);
+        if (s->ske_sig_alg != 0) {
+            set_str(f, TB_F_server_signature_alg,
+                    tb_arena_strdup(a, tb_sigalg_name(s->ske_sig_alg, &nb)));
+        }
+    }
     set_int(f, TB_F_app_records_c2s, (int64_t)s->dir[TB_DIR_C2S].appdata_records);
     set_int(f, TB_F_app_records_s2c, (int64_t)s->dir[TB_DIR_S2C].appdata_records);
     set_int(f, TB_F_app_bytes_s2c, (int64_t)s->dir[TB_DIR_S2C].appdata_bytes);

@@ -407,6 +407,38 @@ static void complete_record(struct tb_tls *t, enum tb_dir dir, uint64_t frame, i
 }
 
 /* Plaintext before TLS: keep the first line as evidence, look for the TLS start. */
+/* First printable line of bytes (at most 120 characters), for notes. */
+static const char *first_line(struct tb_arena *a, const uint8_t *bytes, size_t len)
+{
+    struct tb_reader r = tb_rd_init(bytes, len);
+    size_t n = 0;
+
+    while (n < len && n < 120) {
+        uint8_t c = tb_rd_u8(&r);
+        if (c == '\r' || c == '\n' || c < 0x20 || c > 0x7e) {
+            break;
+        }
+        n++;
+    }
+    return tb_arena_strndup(a, (const char *)bytes, n);
+}
+
+static void not_tls_answer(struct tb_tls *t, enum tb_dir dir, const uint8_t *bytes, size_t len,
+                           uint64_t frame, int64_t ts_us)
+{
+    struct tb_session *s = t->s;
+    const char *line = first_line(&s->arena, bytes, len);
+    const char *why = tb_arena_printf(&s->arena, "answered the %s with non-TLS bytes: \"%s\"",
+                                      dir == TB_DIR_S2C ? "ClientHello" : "ServerHello",
+                                      line != NULL ? line : "");
+
+    if (s->dir[dir].parse_error == NULL) {
+        s->dir[dir].parse_error = why;
+        s->dir[dir].parse_error_frame = frame;
+    }
+    mark_not_tls(t, dir, frame, ts_us, why);
+}
+
 static void preamble(struct tb_tls *t, enum tb_dir dir, const uint8_t *bytes, size_t len,
                      uint64_t frame, int64_t ts_us)
 {
@@ -504,6 +536,12 @@ static void data_in(struct tb_tls *t, enum tb_dir dir, const uint8_t *bytes, siz
             /* STARTTLS and database preambles, text or binary (MySQL greeting,
              * PostgreSQL SSLRequest, LDAP ExtendedRequest): TLS starts later, at a
              * segment boundary. The preamble is capped; then the direction is not TLS. */
+            if ((dir == TB_DIR_S2C && s->ch.seen) || (dir == TB_DIR_C2S && s->sh.seen)) {
+                /* The peer already speaks TLS: this side answers it with something else
+                 * (an HTTP server on a TLS port answering "400 Bad Request"). */
+                not_tls_answer(t, dir, bytes, len, frame, ts_us);
+                return;
+            }
             d->state = TLS_DIR_PREAMBLE;
             preamble(t, dir, bytes, len, frame, ts_us);
             return;
@@ -596,6 +634,9 @@ void tb_tls_gap(struct tb_tls *t, enum tb_dir dir, uint64_t missing, uint64_t fr
     if (d->state == TLS_DIR_NOT_TLS) {
         return;
     }
+    /* Held first bytes end before the hole: joined to what follows it, they would make
+     * up a record header (or a whole record) that was never on the wire. */
+    d->sniff_len = 0;
     tb_tls_dec_gap(t, dir); /* decrypt: sequence numbers are lost with the bytes */
     /* If the hole falls inside a skipped (encrypted) record body, we stay in step. */
     if (d->state == TLS_DIR_RECORDS && d->hdr_len == 0 && d->rec_left > missing &&
@@ -767,6 +808,20 @@ static void promote_encrypted_alerts(struct tb_tls *t)
         both_finished_before = fin_c && fin_s;
         a->likely_fatal = s->tls13 ? !data_before : !both_finished_before;
     }
+    /*
+     * An alert sent after the peer's FIN or RST is a reaction to the close (the
+     * OpenSSL client's decode_error when the server hangs up mid-handshake,
+     * s_server's decode_error at a client's EOF): not the rejection.
+     */
+    for (size_t i = 0; i < s->alert_count; i++) {
+        struct tb_alert *a = &s->alerts[i];
+        const struct tb_dir_stats *peer = &s->dir[tb_dir_other(a->dir)];
+        uint64_t peer_close = peer->fin_frame != 0 ? peer->fin_frame : peer->rst_frame;
+        if (peer->rst_frame != 0 && peer->rst_frame < peer_close) {
+            peer_close = peer->rst_frame;
+        }
+        a->after_peer_close = peer_close != 0 && a->frame > peer_close;
+    }
     /* Keep alerts in timeline order. */
     for (size_t i = 1; i < s->alert_count; i++) {
         for (size_t j = i; j > 0 && s->alerts[j].after_event < s->alerts[j - 1].after_event; j--) {
@@ -876,6 +931,23 @@ static bool gap_during_handshake(const struct tb_session *s)
     return false;
 }
 
+/* The handshake completed and the client closed first without sending any data. */
+static bool client_left_at_once(const struct tb_session *s)
+{
+    const struct tb_dir_stats *c = &s->dir[TB_DIR_C2S], *v = &s->dir[TB_DIR_S2C];
+    uint64_t client_close = tb_session_close_frame(s, TB_DIR_C2S);
+    uint64_t server_close = tb_session_close_frame(s, TB_DIR_S2C);
+
+    if (c->appdata_records > 0 || client_close == 0) {
+        return false;
+    }
+    if (server_close != 0 && server_close < client_close) {
+        return false;
+    }
+    /* TLS 1.3 servers send tickets after the client's Finished; real answers are more. */
+    return v->appdata_records <= (s->tls13 ? 2u : 0u);
+}
+
 static void decide_outcome(struct tb_tls *t, bool capture_end)
 {
     struct tb_session *s = t->s;
@@ -885,14 +957,21 @@ static void decide_outcome(struct tb_tls *t, bool capture_end)
     bool gap = (s->anomalies & (TB_ANOM_GAP_C2S | TB_ANOM_GAP_S2C)) != 0;
     bool complete = handshake_complete(t);
 
+    if (gap_during_handshake(s)) {
+        /* INTERFACE.md: packets missing mid-handshake make it incomplete, even when
+         * both Finished or an alert went by: what was in the hole cannot be vouched
+         * for, and the message a side rejected may be the one the capture lost. */
+        s->outcome = TB_OUTCOME_INCOMPLETE;
+        return;
+    }
     if (fatal != NULL) {
         s->outcome = TB_OUTCOME_FAILED;
         return;
     }
-    if (complete && gap_during_handshake(s)) {
-        /* INTERFACE.md: packets missing mid-handshake make it incomplete, even if
-         * both Finished went by: what was in the hole cannot be vouched for. */
-        s->outcome = TB_OUTCOME_INCOMPLETE;
+    if (complete && client_left_at_once(s)) {
+        /* Node.js, .NET on Linux and curl check the server certificate (or its
+         * name) after the handshake and just close: no data, no alert. */
+        s->outcome = TB_OUTCOME_FAILED;
         return;
     }
     if (complete) {
@@ -1043,6 +1122,8 @@ void tb_tls_finish(struct tb_tls *t, bool capture_end, const struct tb_trust *tr
     /* Signatures are checked where a verdict may need them, not for every success. */
     if (s->outcome != TB_OUTCOME_SUCCESS) {
         check_signatures(t);
+    } else if (tb_tls_dec_check_signatures(t)) {
+        /* decrypt: with a key log the user asked for everything; only decrypted sessions pay */
     }
 }
 

@@ -53,6 +53,9 @@ const struct tb_alert *tb_session_first_fatal(const struct tb_session *s)
     for (size_t i = 0; i < s->alert_count; i++) {
         const struct tb_alert *a = &s->alerts[i];
         /* An encrypted alert that ends a handshake is treated as fatal; close_notify is not. */
+        if (a->after_peer_close) {
+            continue;
+        }
         if (a->level == 2 || (a->encrypted && a->level == 0 && a->likely_fatal)) {
             return a;
         }
@@ -73,4 +76,27 @@ const char *tb_outcome_name(enum tb_outcome o)
     default:
         return "unknown";
     }
+}
+
+uint64_t tb_session_close_frame(const struct tb_session *s, enum tb_dir dir)
+{
+    const struct tb_dir_stats *d = &s->dir[dir];
+    uint64_t at = 0;
+
+    /* The first of FIN, RST and an alert (curl ends with close_notify, then the
+     * server's FIN comes before the client's own TCP close). */
+    if (d->fin_frame != 0) {
+        at = d->fin_frame;
+    }
+    if (d->rst_frame != 0 && (at == 0 || d->rst_frame < at)) {
+        at = d->rst_frame;
+    }
+    for (size_t i = 0; i < s->alert_count; i++) {
+        const struct tb_alert *a = &s->alerts[i];
+        if (a->dir == dir && (at == 0 || a->frame < at)) {
+            at = a->frame;
+            break;
+        }
+    }
+    return at;
 }

@@ -52,8 +52,8 @@ enum tb_fact_type { TB_FT_BOOL, TB_FT_INT, TB_FT_STR, TB_FT_LIST };
     X(alert_stage, STR, "stage when the alert was sent")                                           \
     X(warning_alerts, LIST, "names of warning-level alerts")                                       \
     X(close_notify_by, STR, "client or server: who sent close_notify first (plaintext)")           \
-    X(closed_first_by, STR, "client or server: who sent FIN or RST first")                         \
-    X(close_kind, STR, "fin or rst: how closed_first_by closed")                                   \
+    X(closed_first_by, STR, "client or server: who closed first (FIN, RST or an alert)")                         \
+    X(close_kind, STR, "fin, rst or alert: how closed_first_by closed")                                   \
     X(rst_by, STR, "client or server: who sent the first RST")                                     \
     X(closed_without_alert, BOOL, "the handshake stopped and a side closed without any alert")     \
     X(gaps, BOOL, "the capture is missing bytes of this connection")                               \
@@ -61,6 +61,7 @@ enum tb_fact_type { TB_FT_BOOL, TB_FT_INT, TB_FT_STR, TB_FT_LIST };
     X(handshake_gap, BOOL, "bytes are missing before the handshake ended")                         \
     X(capture_ended_open, BOOL, "the capture ends while the handshake is still open")              \
     X(not_tls, BOOL, "a direction stopped looking like TLS")                                       \
+    X(not_tls_by, STR, "client or server: the side whose bytes are not TLS")                       \
     X(parse_error, STR, "first TLS parse error, with direction")                                   \
     X(server_cert_seen, BOOL, "the server's Certificate was read")                                 \
     X(server_cert_count, INT, "certificates in the server's Certificate")                          \
@@ -88,6 +89,10 @@ enum tb_fact_type { TB_FT_BOOL, TB_FT_INT, TB_FT_STR, TB_FT_LIST };
     X(cv_why, STR, "why cv_valid is false or null")                                                \
     X(ske_sig_alg, STR, "ServerKeyExchange signature scheme")                                      \
     X(ske_valid, BOOL, "the ServerKeyExchange signature verifies with the server leaf's key")      \
+    X(server_signature_valid, BOOL,                                                                \
+      "the server's handshake signature verifies: ServerKeyExchange (TLS 1.2) or its "            \
+      "CertificateVerify (TLS 1.3, decrypted)")                                                    \
+    X(server_signature_alg, STR, "the scheme of that signature")                                   \
     X(app_records_c2s, INT, "application_data records from the client")                            \
     X(app_records_s2c, INT, "application_data records from the server")                            \
     X(app_bytes_s2c, INT, "application_data bytes from the server")                                \

@@ -85,6 +85,7 @@ struct tb_alert {
     bool encrypted;
     bool decrypted;
     bool likely_fatal;        /* encrypted: sent where a close_notify would not be */
+    bool after_peer_close;    /* sent after the peer's FIN/RST: a reaction, not a rejection */
     int after_event;          /* index in events of the alert */
 };
 
@@ -267,5 +268,7 @@ struct tb_event *tb_session_add_event(struct tb_session *s, enum tb_event_kind k
 /* First fatal (or encrypted) alert, or NULL. */
 const struct tb_alert *tb_session_first_fatal(const struct tb_session *s);
 const char *tb_outcome_name(enum tb_outcome o);
+/* Frame of this side's first FIN, RST or alert; 0 if none. */
+uint64_t tb_session_close_frame(const struct tb_session *s, enum tb_dir dir);
 
 #endif

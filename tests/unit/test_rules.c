@@ -177,7 +177,9 @@ static void test_default_rules_load(void **state)
             fail_msg("rule %s has no tests.fires sample", r->id);
         }
         for (size_t k = 0; k < r->tests_fires_count; k++) {
-            assert_true(strncmp(r->tests_fires[k], "samples/", 8) == 0);
+            /* a sample capture, or the unit test that stands in for one */
+            assert_true(strncmp(r->tests_fires[k], "samples/", 8) == 0 ||
+                        strncmp(r->tests_fires[k], "unit:", 5) == 0);
         }
         assert_non_null(r->references);
     }
@@ -1421,6 +1423,74 @@ static void test_closes_and_captures(void **state)
 
 /* ---- the man page lists exactly the facts of tb_fact_table ---------------- */
 
+/* Rules no stack installed here produces a capture for (samples/README.md says
+ * why): each must fire on the facts of the situation it describes. These are
+ * their tests (in the rule files: "fires: [unit:test_rules_without_capture]"). */
+static bool rule_fired(const struct tb_verdict *v, const char *id)
+{
+    for (size_t i = 0; i < v->rules_fired_count; i++) {
+        if (strcmp(v->rules_fired[i], id) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void test_rules_without_capture(void **state)
+{
+    struct tb_facts f;
+    struct tb_verdict v;
+
+    (void)state;
+    /* a client certificate whose key type the TLS 1.2 certificate_types exclude */
+    base_mtls12(&f);
+    server_alert(&f, 43, "unsupported_certificate");
+    set_s(&f, TB_F_alert_after, "finished");
+    set_b(&f, TB_F_client_chain_key_type_allowed, false);
+    v = verdict_for(&f);
+    assert_true(rule_fired(&v, "server-rejects-client-cert-type"));
+
+    /* a CertificateVerify in a scheme the server did not offer (BoringSSL: 47) */
+    base_mtls12(&f);
+    server_alert(&f, 47, "illegal_parameter");
+    set_b(&f, TB_F_cv_seen, true);
+    set_b(&f, TB_F_cv_offered, false);
+    set_b(&f, TB_F_cv_valid, true);
+    set_s(&f, TB_F_cv_sig_alg, "rsa_pss_rsae_sha512");
+    v = verdict_for(&f);
+    assert_true(rule_fired(&v, "cv-signature-algorithm-not-offered"));
+
+    /* a SHA-1 CertificateVerify refused by policy */
+    base_mtls12(&f);
+    server_alert(&f, 40, "handshake_failure");
+    set_b(&f, TB_F_cv_seen, true);
+    set_s(&f, TB_F_cv_sig_alg, "rsa_pkcs1_sha1");
+    v = verdict_for(&f);
+    assert_true(rule_fired(&v, "cv-weak-signature-scheme-refused"));
+
+    /* handshake_failure although the CertificateVerify is valid and was offered */
+    base_mtls12(&f);
+    server_alert(&f, 40, "handshake_failure");
+    set_b(&f, TB_F_client_sent_certificate, true);
+    set_b(&f, TB_F_cv_seen, true);
+    set_b(&f, TB_F_cv_valid, true);
+    set_b(&f, TB_F_cv_offered, true);
+    v = verdict_for(&f);
+    assert_true(rule_fired(&v, "handshake-failure-after-valid-cv"));
+
+    /* BoringSSL closes without an alert on a KeyUsage failure in TLS 1.2 */
+    base_mtls12(&f);
+    f.v[TB_F_alert_by].known = false;
+    f.v[TB_F_alert_code].known = false;
+    f.v[TB_F_alert].known = false;
+    set_b(&f, TB_F_closed_without_alert, true);
+    set_s(&f, TB_F_closed_first_by, "server");
+    set_b(&f, TB_F_client_sent_certificate, true);
+    set_b(&f, TB_F_client_chain_ku_ok, false);
+    v = verdict_for(&f);
+    assert_true(rule_fired(&v, "silent-close-bad-key-usage"));
+}
+
 static void test_man_page_facts(void **state)
 {
     char path[4096];
@@ -1531,6 +1601,7 @@ int main(void)
         cmocka_unit_test(test_closes_and_captures),
         cmocka_unit_test(test_man_page_facts),
         cmocka_unit_test(test_eval_all_unknown_and_null),
+        cmocka_unit_test(test_rules_without_capture),
     };
 
     return cmocka_run_group_tests_name("rules", tests, setup, teardown);
