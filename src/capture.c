@@ -240,6 +240,28 @@ out:
     return err;
 }
 
+/*
+ * A file may say any time: pcapng carries 64-bit timestamps, a classic pcap
+ * header any 32-bit microsecond count. Clamp to +-2^61 us (+-73,000 years) so
+ * the product cannot overflow here and differences between two packet times
+ * (flow idle timeouts, fragment ages) cannot overflow later.
+ */
+#define TS_LIMIT_US ((int64_t)1 << 61)
+
+static int64_t packet_time_us(int64_t sec, int64_t usec)
+{
+    int64_t us;
+
+    if (__builtin_mul_overflow(sec, (int64_t)1000000, &us) ||
+        __builtin_add_overflow(us, usec, &us)) {
+        return sec < 0 ? -TS_LIMIT_US : TS_LIMIT_US;
+    }
+    if (us > TS_LIMIT_US) {
+        return TS_LIMIT_US;
+    }
+    return us < -TS_LIMIT_US ? -TS_LIMIT_US : us;
+}
+
 enum tb_err tb_capture_run(struct tb_capture *c, tb_packet_fn fn, void *ctx, uint64_t max_packets,
                            char *errmsg, size_t errmsg_len)
 {
@@ -254,7 +276,7 @@ enum tb_err tb_capture_run(struct tb_capture *c, tb_packet_fn fn, void *ctx, uin
         if (rc == 1) {
             struct tb_packet p = {
                 .frame = ++c->frame,
-                .ts_us = (int64_t)hdr->ts.tv_sec * 1000000 + (int64_t)hdr->ts.tv_usec,
+                .ts_us = packet_time_us(hdr->ts.tv_sec, hdr->ts.tv_usec),
                 .bytes = bytes,
                 .caplen = hdr->caplen,
                 .wirelen = hdr->len,

@@ -414,6 +414,11 @@ enum tb_decode_result tb_decode(struct tb_decoder *d, int linktype, const uint8_
                 return TB_DECODE_MALFORMED;
             }
             tb_rd_skip(&r, ihl - 20); /* options */
+            if (!tb_rd_ok(&r)) {
+                /* Without this, a fragment's header copy below reads ihl bytes past the frame. */
+                *reason = "IPv4 options cut short";
+                return TB_DECODE_MALFORMED;
+            }
             size_t present = tb_rd_left(&r);
             size_t want = (size_t)total - ihl;
             if (present > want) {

@@ -547,6 +547,32 @@ static enum tb_err parse_server_key_exchange(struct tb_tls *t, struct tb_reader 
     return TB_OK;
 }
 
+/* decrypt: begin */
+/* RFC 8446 4.3.1 EncryptedExtensions (seen once decrypted): the selected ALPN lives here. */
+static enum tb_err parse_encrypted_extensions(struct tb_tls *t, struct tb_reader *msg)
+{
+    struct tb_session *s = t->s;
+    struct tb_reader exts = tb_rd_vec(msg, 2, 0, 0xffff);
+
+    while (tb_rd_left(&exts) > 0) {
+        uint16_t type = tb_rd_u16(&exts);
+        struct tb_reader ext = tb_rd_vec(&exts, 2, 0, 0xffff);
+        if (type == EXT_ALPN) {
+            /* RFC 7301 3.1: the server's list holds exactly one protocol. */
+            struct tb_reader list = tb_rd_vec(&ext, 2, 2, 0xffff);
+            struct tb_reader proto = tb_rd_vec(&list, 1, 1, 0xff);
+            size_t n = tb_rd_left(&proto);
+            const uint8_t *p = tb_rd_bytes(&proto, n);
+            if (p != NULL) {
+                s->sh.alpn = arena_wire_string(&s->arena, p, n);
+            }
+        }
+        tb_rd_skip(&ext, tb_rd_left(&ext)); /* others decide nothing here */
+    }
+    return tb_rd_done(msg);
+}
+/* decrypt: end */
+
 /* Keep the TLS <= 1.2 transcript: every handshake message but HelloRequest. */
 static void transcript_add(struct tb_tls *t, uint8_t type, const uint8_t *body, size_t len)
 {
@@ -615,14 +641,23 @@ void tb_hs_message(struct tb_tls *t, enum tb_dir dir, uint8_t type, const uint8_
         t->d[dir].saw_finished = true;
         s->dir[dir].saw_finished = true;
         break;
+    /* decrypt: begin */
+    case TB_HS_ENCRYPTED_EXTENSIONS:
+        if (dir == TB_DIR_S2C) {
+            err = parse_encrypted_extensions(t, &msg);
+        }
+        break;
+    case TB_HS_KEY_UPDATE:
+        /* RFC 8446 4.6.3: the sender's next records use its next traffic secret. */
+        t->d[dir].dec_key_update = decrypted && s->tls13;
+        break;
+    /* decrypt: end */
     case TB_HS_HELLO_REQUEST:
     case TB_HS_NEW_SESSION_TICKET:
     case TB_HS_END_OF_EARLY_DATA:
-    case TB_HS_ENCRYPTED_EXTENSIONS:
     case TB_HS_SERVER_HELLO_DONE:
     case TB_HS_CLIENT_KEY_EXCHANGE:
     case TB_HS_CERTIFICATE_STATUS:
-    case TB_HS_KEY_UPDATE:
     case TB_HS_CERTIFICATE_URL:
     case TB_HS_HELLO_VERIFY_REQUEST:
         break; /* named on the timeline; their contents decide nothing here */
@@ -634,6 +669,14 @@ void tb_hs_message(struct tb_tls *t, enum tb_dir dir, uint8_t type, const uint8_
     if (!decrypted && !s->tls13) {
         transcript_add(t, type, body, len);
     }
+    /* decrypt: begin - TLS 1.3 transcript for CertificateVerify (RFC 8446 4.4.1): from the
+     * ClientHello (added above, before the version was known) to the client's Finished. */
+    else if (s->tls13 && !t->transcript13_done && type != TB_HS_NEW_SESSION_TICKET &&
+             type != TB_HS_KEY_UPDATE) {
+        transcript_add(t, type, body, len);
+        t->transcript13_done = type == TB_HS_FINISHED && dir == TB_DIR_C2S;
+    }
+    /* decrypt: end */
     struct tb_event *e = hs_event(t, dir, event_type, len, frame, ts_us, decrypted);
     if (e != NULL) {
         e->count = count;
