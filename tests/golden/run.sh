@@ -14,7 +14,7 @@ while read -r name capture flags; do
     case "$name" in ''|'#'*) continue ;; esac
     n=$((n + 1))
     # shellcheck disable=SC2086
-    if NO_COLOR=1 "$bin" --color=never $flags "$capture" 2>&1 | diff -u "tests/golden/$name.out" - >"${TMPDIR:-/tmp}/gd.$$"; then
+    if NO_COLOR=1 "$bin" --color=never $flags "$capture" 2>/dev/null | diff -u "tests/golden/$name.out" - >"${TMPDIR:-/tmp}/gd.$$"; then
         echo "ok $n - text report $name"
     else
         echo "not ok $n - text report $name differs (make golden-update after checking the diff)"

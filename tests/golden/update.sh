@@ -7,6 +7,6 @@ bin=${TB_BIN:-./tlsblame}
 while read -r name capture flags; do
     case "$name" in ''|'#'*) continue ;; esac
     # shellcheck disable=SC2086
-    NO_COLOR=1 "$bin" --color=never $flags "$capture" >"tests/golden/$name.out" 2>&1 || true
+    NO_COLOR=1 "$bin" --color=never $flags "$capture" >"tests/golden/$name.out" 2>/dev/null || true
     echo "tests/golden/$name.out"
 done <tests/golden/TESTLIST
