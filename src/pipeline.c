@@ -58,6 +58,7 @@ struct worker {
     const char *file;
     struct tb_capture *cap;      /* for progress */
     bool progress;               /* stderr is a terminal: show how far the file is read */
+    int64_t stats_us;            /* live -v: last heartbeat */
     bool progress_shown;
     struct tb_decoder *decoder;
     struct tb_flowtab *flows;
@@ -977,11 +978,18 @@ static void on_live_packet(void *ctx, const struct tb_packet *p)
             fprintf(stderr, "tlsblame: SIGHUP: the new rules do not load; keeping the old ones\n");
         }
     }
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t now_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+    if (w->run->cfg->verbosity >= 1 && now_us - w->stats_us >= 10 * 1000000LL) {
+        /* -v: a heartbeat, so a long run shows its flow table and memory stay flat. */
+        w->stats_us = now_us;
+        fprintf(stderr, "tlsblame: live: %zu flows open, %llu connections seen, %llu packets\n",
+                tb_flowtab_count(w->flows), (unsigned long long)w->next_session_id,
+                (unsigned long long)w->packets);
+    }
     if (p == NULL) {
         /* A quiet interface: end flows idle by the wall clock (live timestamps are). */
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
-        int64_t now_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
         tb_flowtab_expire(w->flows, w->last_frame, now_us);
         return;
     }
