@@ -339,9 +339,16 @@ enum tb_decode_result tb_decode(struct tb_decoder *d, int linktype, const uint8_
                 ethertype = tb_rd_u16(&r);
                 continue;
             case ETH_PPPOE: {
-                tb_rd_skip(&r, 6);
+                /* RFC 2516: the session header's length bounds the PPP frame; bytes
+                 * past it are padding even when an IP length claims them. */
+                tb_rd_skip(&r, 4);
+                uint16_t ppp_len = tb_rd_u16(&r);
                 uint16_t proto = tb_rd_u16(&r);
                 ethertype = proto == 0x0021 ? ETH_IPV4 : proto == 0x0057 ? ETH_IPV6 : 1;
+                if (ppp_len >= 2 && (size_t)ppp_len - 2 < tb_rd_left(&r)) {
+                    r = tb_rd_sub(&r, (size_t)ppp_len - 2);
+                    r.parent = NULL;
+                }
                 continue;
             }
             case ETH_MPLS: {

@@ -637,7 +637,7 @@ void tb_tls_gap(struct tb_tls *t, enum tb_dir dir, uint64_t missing, uint64_t fr
     /* Held first bytes end before the hole: joined to what follows it, they would make
      * up a record header (or a whole record) that was never on the wire. */
     d->sniff_len = 0;
-    tb_tls_dec_gap(t, dir); /* decrypt: sequence numbers are lost with the bytes */
+    tb_tls_dec_gap(t, dir, frame); /* decrypt: sequence numbers are lost with the bytes */
     /* If the hole falls inside a skipped (encrypted) record body, we stay in step. */
     if (d->state == TLS_DIR_RECORDS && d->hdr_len == 0 && d->rec_left > missing &&
         !d->rec_buffered) {

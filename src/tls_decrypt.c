@@ -122,7 +122,7 @@ bool tb_tls_dec_wants(struct tb_tls *t, enum tb_dir dir, uint8_t type, bool encr
     return tb_decrypt_ready(t->dec, dir);
 }
 
-void tb_tls_dec_gap(struct tb_tls *t, enum tb_dir dir)
+void tb_tls_dec_gap(struct tb_tls *t, enum tb_dir dir, uint64_t frame)
 {
     struct tls_dir *d = &t->d[dir];
 
@@ -135,7 +135,7 @@ void tb_tls_dec_gap(struct tb_tls *t, enum tb_dir dir)
         d->rec_decrypt = false;
         d->rec_buffered = false;
     }
-    diag(t->s, 0, "%s bytes missing from the capture: decryption of that side stops",
+    diag(t->s, frame, "%s bytes missing from the capture: its records are no longer decrypted",
          tb_dir_side(dir));
 }
 
@@ -304,6 +304,13 @@ static void decrypted_appdata(struct tb_tls *t, enum tb_dir dir, const uint8_t *
     mark_last_event(s, events_before, NULL);
     /* We know what it was: no alert-by-size guess. */
     d->last_rec_maybe_alert = false;
+    /* Application data is evidence only at its start: the rest is counted, not decrypted. */
+    d->dec_app_records++;
+    d->dec_app_bytes += n;
+    if (d->dec_app_records >= TB_MAX_DECRYPTED_APP_RECORDS ||
+        d->dec_app_bytes >= TB_MAX_DECRYPTED_APP_BYTES) {
+        tb_decrypt_stop(t->dec, dir);
+    }
 }
 
 bool tb_tls_dec_record(struct tb_tls *t, enum tb_dir dir, uint64_t frame, int64_t ts_us)

@@ -51,6 +51,8 @@ struct tls_dir {
     bool rec_decrypt;            /* the current record is buffered to be decrypted */
     bool dec_app_seen;           /* the first decrypted application data went by */
     bool dec_key_update;         /* a decrypted KeyUpdate: new keys after this record */
+    uint32_t dec_app_records;    /* application data decrypted (capped) */
+    uint64_t dec_app_bytes;
     /* decrypt: end */
 };
 
@@ -94,7 +96,7 @@ bool tb_tls_dec_wants(struct tb_tls *t, enum tb_dir dir, uint8_t type, bool encr
 /* A complete record marked rec_decrypt: true when it was consumed (decrypted or reported). */
 bool tb_tls_dec_record(struct tb_tls *t, enum tb_dir dir, uint64_t frame, int64_t ts_us);
 /* Bytes were lost: this direction's sequence numbers are unknown from here on. */
-void tb_tls_dec_gap(struct tb_tls *t, enum tb_dir dir);
+void tb_tls_dec_gap(struct tb_tls *t, enum tb_dir dir, uint64_t frame);
 /* TLS 1.3 CertificateVerify checks over the decrypted transcript; false when not decrypted. */
 bool tb_tls_dec_check_signatures(struct tb_tls *t);
 void tb_tls_dec_free(struct tb_tls *t);

@@ -40,6 +40,9 @@
 #define TB_MAX_PCAPNG_BLOCKS_SCANNED 4096      /* blocks walked looking for secrets */
 /* Decrypted application data: bytes of the first line kept per direction (decrypt). */
 #define TB_MAX_APP_LINE 200
+/* Application data decrypted per direction before decryption stops (alerts after it are guessed). */
+#define TB_MAX_DECRYPTED_APP_RECORDS 16
+#define TB_MAX_DECRYPTED_APP_BYTES (16u * 1024u)
 
 /* Per-session arena for derived strings. */
 #define TB_SESSION_ARENA_CAP (4u * 1024u * 1024u)

@@ -38,9 +38,6 @@ def tshark_bytes(path):
 EXCEPTIONS = {
     ("ndpi/ossfuzz_seed_fake_traces_1.pcapng", "192.168.1.128:1", "1.2.3.4:11"):
         "fake trace: a segment whose IP length and captured length disagree by one byte",
-    ("zeek/pppoe-over-qinq.pcap", "2.2.2.2:443", "1.1.1.1:20394"):
-        "PPPoE frames whose session-header length is shorter than the IP datagram: tshark "
-        "trims to the PPPoE length, tlsblame trusts the IP total length",
 }
 
 

@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)tb_keylog_find(kl, random); /* a miss or a hit: both fine */
     for (size_t i = 0; i + 32 <= size && i < 64; i++) {
         memcpy(random, data + i, 32);
-        (void)tb_keylog_find(kl, random);
+        (void)tb_keylog_find(kl, random); /* randoms the input itself may have logged */
     }
     tb_keylog_free(kl);
     return 0;
