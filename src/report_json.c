@@ -573,6 +573,16 @@ static void extras(struct tb_json_writer *w, const struct tb_session *s, const s
             s->sh.hrr_seen && s->sh.hrr_group != 0 ? tb_group_name(s->sh.hrr_group, &nb) : NULL);
     tb_json_key(w, "decrypted");
     tb_json_bool(w, s->decrypted);
+    /* The first line of decrypted application data per side (an HTTP status line). */
+    tb_json_key(w, "app_first_line");
+    if (s->app_first_line[TB_DIR_C2S] == NULL && s->app_first_line[TB_DIR_S2C] == NULL) {
+        tb_json_null(w);
+    } else {
+        tb_json_obj_begin(w);
+        key_str(w, "client", s->app_first_line[TB_DIR_C2S]);
+        key_str(w, "server", s->app_first_line[TB_DIR_S2C]);
+        tb_json_obj_end(w);
+    }
     tb_json_key(w, "client_hello");
     client_hello_object(w, s);
     tb_json_key(w, "server_certificate_verify");
