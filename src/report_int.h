@@ -48,6 +48,5 @@ void tb_json_time_s(struct tb_json_writer *w, int64_t ts_s);
 #define TB_ENDPOINT_STR_LEN 64
 void tb_report_endpoint_str(const struct tb_endpoint *e, char out[TB_ENDPOINT_STR_LEN]);
 /* "success", "failed", "incomplete", "unknown" (INTERFACE.md vocabulary). */
-const char *tb_report_outcome_str(enum tb_outcome o);
 
 #endif

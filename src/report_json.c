@@ -671,7 +671,7 @@ void tb_report_json_session(FILE *out, const struct tb_session *s, const struct 
     handshake_array(&w, s);
     tb_json_key(&w, "alerts");
     alerts_array(&w, s);
-    key_str(&w, "outcome", tb_report_outcome_str(s->outcome));
+    key_str(&w, "outcome", tb_outcome_name(s->outcome));
     if (s->outcome != TB_OUTCOME_SUCCESS) {
         tb_json_key(&w, "verdict");
         verdict_object(&w, s, v);

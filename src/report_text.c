@@ -53,21 +53,6 @@ void tb_report_endpoint_str(const struct tb_endpoint *e, char out[TB_ENDPOINT_ST
                    (unsigned)e->port);
 }
 
-const char *tb_report_outcome_str(enum tb_outcome o)
-{
-    switch (o) {
-    case TB_OUTCOME_SUCCESS:
-        return "success";
-    case TB_OUTCOME_FAILED:
-        return "failed";
-    case TB_OUTCOME_INCOMPLETE:
-        return "incomplete";
-    case TB_OUTCOME_UNKNOWN:
-    default:
-        return "unknown";
-    }
-}
-
 /* ---- small text helpers ---- */
 
 static const char *esc(struct text_ctx *c, const char *s)
