@@ -542,7 +542,8 @@ void tb_facts_compute(struct tb_session *s, bool have_trust_store, struct tb_fac
                             strcmp(f->v[TB_F_closed_first_by].s, "server") == 0;
         /* A decrypted error status is the refusal itself, whoever closed first
          * (curl closes right after reading nginx's 400). */
-        bool refused_status = http_status(s->app_first_line[TB_DIR_S2C]) >= 400;
+        bool refused_status =
+            http_status(s->app_first_line[TB_DIR_S2C]) >= 400 || s->app_refusal != NULL;
         set_bool(f, TB_F_server_closed_after_request,
                  complete && fatal == NULL && (server_first || refused_status) &&
                      s->dir[TB_DIR_C2S].appdata_records > 0 &&
@@ -567,6 +568,7 @@ void tb_facts_compute(struct tb_session *s, bool have_trust_store, struct tb_fac
         }
     }
     set_str(f, TB_F_app_status_line, s->app_first_line[TB_DIR_S2C]);
+    set_str(f, TB_F_app_refusal, s->app_refusal);
     int code = http_status(s->app_first_line[TB_DIR_S2C]);
     if (code >= 0) {
         set_int(f, TB_F_http_status, code);

@@ -994,7 +994,8 @@ static void decide_outcome(struct tb_tls *t, bool capture_end)
          * handshake (nginx ssl_verify_client: HTTP 400 for a bad or missing cert).
          */
         int status = http_status_of(s->app_first_line[TB_DIR_S2C]);
-        if (status >= 400 || (status < 0 && brief && client_credentials_visibly_bad(s))) {
+        if (status >= 400 || s->app_refusal != NULL ||
+            (status < 0 && brief && client_credentials_visibly_bad(s))) {
             s->outcome = TB_OUTCOME_FAILED;
         }
         return;

@@ -289,6 +289,83 @@ static void keep_first_line(struct tb_tls *t, enum tb_dir dir, const uint8_t *p,
     }
 }
 
+/* Does the reader's window hold lit at off? */
+static bool rd_has(const struct tb_reader *r, size_t off, const char *lit)
+{
+    for (size_t i = 0; lit[i] != '\0'; i++) {
+        if (off + i >= tb_rd_left(r) || tb_rd_peek_u8(r, off + i) != (uint8_t)lit[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool rd_digit(const struct tb_reader *r, size_t off)
+{
+    uint8_t c = tb_rd_peek_u8(r, off);
+    return off < tb_rd_left(r) && c >= '0' && c <= '9';
+}
+
+/*
+ * Is this line an application's refusal? HTTP 4xx/5xx, an SMTP or FTP 4yz/5yz
+ * reply, an IMAP tagged NO/BAD, a POP3 -ERR: what servers
+ * answer when TLS let in a client the application then turns away (nginx
+ * ssl_verify_client, Postfix smtpd_tls_req_ccert, Dovecot ssl_verify_client_cert).
+ */
+static bool refusal_line(const struct tb_reader *line)
+{
+    uint8_t c0 = tb_rd_peek_u8(line, 0), c3 = tb_rd_peek_u8(line, 3);
+    size_t sp = 0;
+
+    if (rd_has(line, 0, "HTTP/1.")) {
+        return rd_has(line, 8, " 4") || rd_has(line, 8, " 5");
+    }
+    if ((c0 == '4' || c0 == '5') && rd_digit(line, 1) && rd_digit(line, 2) &&
+        (c3 == ' ' || c3 == '-')) {
+        return true;
+    }
+    /* (An IMAP "* BYE" also ends every normal LOGOUT: not a refusal by itself.) */
+    if (rd_has(line, 0, "-ERR")) {
+        return true;
+    }
+    /* IMAP: "<tag> NO ..." or "<tag> BAD ..." */
+    while (sp < tb_rd_left(line) && sp < 32 && tb_rd_peek_u8(line, sp) != ' ') {
+        sp++;
+    }
+    return sp > 0 && c0 != '*' && (rd_has(line, sp, " NO ") || rd_has(line, sp, " BAD "));
+}
+
+/* Look through the server's first decrypted lines (bounded) for a refusal. */
+static void scan_refusal(struct tb_tls *t, enum tb_dir dir, const uint8_t *p, size_t n)
+{
+    struct tb_session *s = t->s;
+    struct tls_dir *d = &t->d[dir];
+    struct tb_reader r = tb_rd_init(p, n);
+
+    while (dir == TB_DIR_S2C && s->app_refusal == NULL && tb_rd_left(&r) > 0 &&
+           d->refusal_scanned < TB_MAX_APP_SCAN) {
+        size_t len = 0;
+        while (len < tb_rd_left(&r) && tb_rd_peek_u8(&r, len) != '\n') {
+            len++;
+        }
+        struct tb_reader line = tb_rd_sub(&r, len);
+        tb_rd_skip(&r, tb_rd_left(&r) > 0 ? 1 : 0); /* the newline */
+        d->refusal_scanned += len + 1;
+        if (!refusal_line(&line)) {
+            continue;
+        }
+        size_t printable = 0;
+        while (printable < tb_rd_left(&line) && printable < TB_MAX_APP_LINE &&
+               tb_rd_peek_u8(&line, printable) >= 0x20 && tb_rd_peek_u8(&line, printable) <= 0x7e) {
+            printable++;
+        }
+        const uint8_t *text = tb_rd_bytes(&line, printable);
+        if (text != NULL) {
+            s->app_refusal = tb_arena_strndup(&s->arena, (const char *)text, printable);
+        }
+    }
+}
+
 static void decrypted_appdata(struct tb_tls *t, enum tb_dir dir, const uint8_t *p, size_t n,
                               uint64_t frame, int64_t ts_us)
 {
@@ -297,6 +374,7 @@ static void decrypted_appdata(struct tb_tls *t, enum tb_dir dir, const uint8_t *
     size_t events_before = s->event_count;
 
     keep_first_line(t, dir, p, n);
+    scan_refusal(t, dir, p, n);
     if (s->tls13 && dir == TB_DIR_C2S) {
         d->flight_closed = true; /* application data ends the client's handshake flight */
     }

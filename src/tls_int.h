@@ -50,6 +50,7 @@ struct tls_dir {
     /* decrypt: begin (tls_decrypt.c) */
     bool rec_decrypt;            /* the current record is buffered to be decrypted */
     bool dec_app_seen;           /* the first decrypted application data went by */
+    size_t refusal_scanned;      /* decrypted application bytes looked at for a refusal */
     bool dec_key_update;         /* a decrypted KeyUpdate: new keys after this record */
     uint32_t dec_app_records;    /* application data decrypted (capped) */
     uint64_t dec_app_bytes;

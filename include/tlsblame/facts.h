@@ -103,6 +103,9 @@ enum tb_fact_type { TB_FT_BOOL, TB_FT_INT, TB_FT_STR, TB_FT_LIST };
       "TLS 1.3: an encrypted alert-sized server record right after the client's Finished")        \
     X(app_status_line, STR, "first line of decrypted server application data")                    \
     X(http_status, INT, "HTTP status code from app_status_line")                                   \
+    X(app_refusal, STR,                                                                            \
+      "decrypted server line refusing the client: HTTP 4xx/5xx, SMTP/FTP 4yz/5yz, IMAP NO/BAD, "  \
+      "POP3 -ERR")                                                                                 \
     X(decrypted, BOOL, "a key log decrypted the handshake")                                        \
     X(trust_store, BOOL, "--ca-file was given")                                                    \
     X(ndpi_protocol, STR, "nDPI protocol name")                                                    \

@@ -40,6 +40,7 @@
 #define TB_MAX_PCAPNG_BLOCKS_SCANNED 4096      /* blocks walked looking for secrets */
 /* Decrypted application data: bytes of the first line kept per direction (decrypt). */
 #define TB_MAX_APP_LINE 200
+#define TB_MAX_APP_SCAN 4096 /* decrypted server bytes searched for an application refusal */
 /* Application data decrypted per direction before decryption stops (alerts after it are guessed). */
 #define TB_MAX_DECRYPTED_APP_RECORDS 16
 #define TB_MAX_DECRYPTED_APP_BYTES (16u * 1024u)

@@ -243,6 +243,7 @@ struct tb_session {
     const char *client_cert_estimate;  /* basis of a TLS 1.3 size estimate, or NULL */
     bool decrypted;                    /* a key log opened the handshake */
     const char *app_first_line[TB_DIR_COUNT]; /* decrypted first app line, or NULL */
+    const char *app_refusal;           /* decrypted server line refusing the client, or NULL */
 
     struct tb_event *events;           /* arena array of TB_MAX_EVENTS */
     size_t event_count;

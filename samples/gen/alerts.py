@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""alerts.py CAPTURE SERVER_PORT [KEYLOG]
+"""alerts.py CAPTURE SERVER_PORT [KEYLOG [DISSECTOR]]
 
 Lists the TLS alert records in a capture, as tshark sees them, in two forms:
 line 1: the MANIFEST "alert" column, what is readable on the wire without keys:
@@ -13,6 +13,9 @@ line 3: the version the ServerHello negotiated ("TLS 1.3"), "-" if none was seen
 In TLS 1.3 without a key log an encrypted alert is indistinguishable from a
 short application_data record; 19-byte (2 + 1 + 16-byte tag) records are
 reported as side:encrypted? (heuristic) so they can be checked by hand.
+DISSECTOR (default tls) is what the server port is decoded as: pgsql, smtp or
+imap for captures where TLS starts after a plaintext preamble (SSLRequest,
+STARTTLS), so tshark follows the preamble into TLS.
 """
 import json
 import subprocess
@@ -39,7 +42,8 @@ def as_list(x):
 def main():
     cap, sport = sys.argv[1], sys.argv[2]
     keylog = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] not in ("", "-") else None
-    cmd = ["tshark", "-n", "-r", cap, "-T", "json", "--no-duplicate-keys", "-d", f"tcp.port=={sport},tls", "-Y", "tls"]
+    dissector = sys.argv[4] if len(sys.argv) > 4 and sys.argv[4] else "tls"
+    cmd = ["tshark", "-n", "-r", cap, "-T", "json", "--no-duplicate-keys", "-d", f"tcp.port=={sport},{dissector}", "-Y", "tls"]
     if keylog:
         cmd[1:1] = ["-o", f"tls.keylog_file:{keylog}"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout

@@ -20,7 +20,8 @@
 #   VERBOSE=1    print the alert summary of every capture
 #
 # Needs root (tcpdump, ip netns), openssl, tcpdump, tshark/dumpcap/editcap,
-# python3; per scenario family also gnutls-bin, golang-go, a JDK, nginx, curl.
+# python3; per scenario family also gnutls-bin, golang-go, a JDK, nginx, curl,
+# postgresql, postfix, dovecot-imapd.
 set -euo pipefail
 export LC_ALL=C
 
@@ -93,7 +94,7 @@ EOF
 # below and the SRV / CLI command arrays, then returns; run_one does the rest.
 reset_vars() {
   FMT=pcap NET=lo TLSV=- SSTACK=- CSTACK=- OUTCOME=failed REJBY=- REJ=- CAUSE=- KEYLOG=auto
-  CLI_IN=ping NOTE="" POST="" SRV_KIND=exit SRV_ENV=() CLI_ENV=()
+  CLI_IN=ping NOTE="" POST="" SRV_KIND=exit SRV_ENV=() CLI_ENV=() DISSECTOR=tls
   SRV=() CLI=()
   SLOG_RE="" CLOG_RE="" SCEN=""
 }
@@ -159,6 +160,8 @@ client_input() {  # what the client gets on stdin (run in the background; TERM s
   case $CLI_IN in
     ping) nap 0.7; printf 'ping\n'; nap 1 ;;
     none) nap 1.7 ;;
+    imap) nap 0.7; printf 'a CAPABILITY\n'; nap 0.3; printf 'b AUTHENTICATE EXTERNAL =\n'; nap 0.5; printf 'c LOGOUT\n'; nap 1 ;;
+    smtp) nap 0.7; printf 'EHLO client.test\n'; nap 0.3; printf 'QUIT\n'; nap 1 ;;
   esac
 }
 
@@ -247,7 +250,7 @@ run_one() {  # NAME INDEX
     cp "$WORK/$name.keys" "$OUTDIR/$name.keys"; keys=$name.keys
   fi
   # 7. alerts as seen on the wire (and decrypted, for the logs)
-  local al; al=$(python3 "$HERE/alerts.py" "$cap" "$P" "$([ "$keys" = - ] && echo - || echo "$OUTDIR/$keys")")
+  local al; al=$(python3 "$HERE/alerts.py" "$cap" "$P" "$([ "$keys" = - ] && echo - || echo "$OUTDIR/$keys")" "$DISSECTOR")
   local wire dec ver
   { read -r wire; read -r dec; read -r ver; } <<<"$al"
   TLSV=$ver
@@ -511,7 +514,170 @@ smtp_server() {
   SSTACK=python
 }
 
-defaults() { os_defaults; go_defaults; gnutls_defaults; java_defaults; nginx_defaults; mbedtls_defaults; node_defaults; }
+# PostgreSQL (Debian postgresql 15): a private cluster (initdb) run as user
+# postgres, in the foreground, on $H:$P only (no Unix socket), ssl=on with the
+# samples server chain, ssl_ca_file = the root, and every host connection
+# required to be TLS with a client certificate verified in full:
+#   hostssl all all 127.0.0.1/32 cert clientcert=verify-full
+# The data directory is under $WORK (made traversable by the postgres user).
+pg_server() {  # VER  Variables: PG_CA (ssl_ca_file), PG_USER (role = client cert CN)
+  need runuser util-linux
+  local v=$1 bin d=$WORK/pg-$P
+  bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [ -x "$bin/postgres" ] || die "missing postgresql"
+  chmod 711 "$WORK"
+  mkdir -p "$d"; chown postgres: "$d"
+  runuser -u postgres -- "$bin/initdb" -D "$d/data" -U "$PG_USER" -A reject --no-sync >"$d/initdb.log" 2>&1 \
+    || die "initdb failed: $(tail -3 "$d/initdb.log")"
+  install -o postgres -m 600 "$(K server.chain.pem)" "$d/data/server.crt"
+  install -o postgres -m 600 "$(K server.key)" "$d/data/server.key"
+  install -o postgres -m 644 "$(K "$PG_CA")" "$d/data/ca.crt"
+  cat >> "$d/data/postgresql.conf" <<EOF
+listen_addresses = '$H'
+port = $P
+unix_socket_directories = ''
+ssl = on
+ssl_cert_file = 'server.crt'
+ssl_key_file = 'server.key'
+ssl_ca_file = 'ca.crt'
+ssl_min_protocol_version = 'TLSv$v'
+ssl_max_protocol_version = 'TLSv$v'
+log_connections = on
+log_line_prefix = 'postgres[%p]: '
+log_destination = 'stderr'
+logging_collector = off
+EOF
+  printf 'hostssl all all 127.0.0.1/32 cert clientcert=verify-full\n' > "$d/data/pg_hba.conf"
+  chown postgres: "$d/data/pg_hba.conf"
+  # postgres logs to stderr; TERM = smart shutdown (the client is gone by then)
+  SRV=(runuser -u postgres -- "$bin/postgres" -D "$d/data")
+  SRV_KIND=daemon SSTACK=postgresql DISSECTOR=pgsql
+  SLOG_RE='FATAL|ERROR|LOG: +(could not accept SSL|connection authorized)|certificate|SSL'
+  return 0
+}
+psql_client() {  # VER  Variables: PQ_CERT (client cert base), PQ_USER
+  need psql postgresql-client
+  local v=$1
+  CLI=(psql "host=server.test hostaddr=$H port=$P dbname=postgres user=$PQ_USER sslmode=verify-full
+       sslrootcert=$(K root-ca.crt) sslcert=$(K "$PQ_CERT.chain.pem") sslkey=$(K "$PQ_CERT.key")
+       gssencmode=disable ssl_min_protocol_version=TLSv$v ssl_max_protocol_version=TLSv$v"
+       -X -w -c "select ssl, version, cipher, client_dn from pg_stat_ssl where pid = pg_backend_pid()")
+  CLI_IN=none CSTACK=psql
+  CLOG_RE='psql: |error|FATAL|alert|certificate'
+}
+pg_defaults() { PG_CA=root-ca.crt PG_USER=client-rsa PQ_CERT=client-rsa PQ_USER=client-rsa; }
+
+# Postfix 3.7 smtpd: a private instance (postfix -c DIR start-fg) with its own
+# config, queue and data directories under $WORK, smtpd alone on $H:$P
+# (master.cf), STARTTLS with the samples server chain, smtpd_tls_CAfile = the
+# root. PF_REQ=1: smtpd_tls_security_level = encrypt + smtpd_tls_req_ccert =
+# yes (a trusted client certificate required); else may + ask_ccert. Postfix
+# never fails the handshake over the client certificate: it finishes it and
+# answers "421 4.7.1 ... Error: Client certificate not trusted" inside TLS.
+postfix_server() {  # VER  Variables: PF_REQ
+  need postfix postfix
+  local v=$1 d=$WORK/postfix-$P
+  chmod 711 "$WORK"
+  mkdir -p "$d/conf" "$d/queue" "$d/data"; chown postfix: "$d/data"
+  cp "$(K server.chain.pem)" "$d/conf/server.chain.pem"; cp "$(K root-ca.crt)" "$d/conf/ca.crt"
+  install -m 600 "$(K server.key)" "$d/conf/server.key"
+  local lvl=may req=no; [ "$PF_REQ" = 1 ] && lvl=encrypt req=yes
+  cat > "$d/conf/main.cf" <<EOF
+compatibility_level = 3.6
+queue_directory = $d/queue
+data_directory = $d/data
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+myhostname = server.test
+mydestination =
+local_recipient_maps =
+maillog_file = /dev/stdout
+smtpd_banner = \$myhostname ESMTP Postfix (Debian/GNU)
+smtpd_tls_security_level = $lvl
+smtpd_tls_cert_file = $d/conf/server.chain.pem
+smtpd_tls_key_file = $d/conf/server.key
+smtpd_tls_CAfile = $d/conf/ca.crt
+smtpd_tls_ask_ccert = yes
+smtpd_tls_req_ccert = $req
+smtpd_tls_loglevel = 1
+smtpd_tls_session_cache_database =
+smtpd_tls_protocols = >=TLSv$v
+smtpd_tls_mandatory_protocols = >=TLSv$v
+EOF
+  cat > "$d/conf/master.cf" <<EOF
+$H:$P inet n - n - 1 smtpd
+tlsmgr unix - - n 1000? 1 tlsmgr
+postlog unix-dgram n - n - 1 postlogd
+EOF
+  # postfix start-fg keeps master as a child of a shell script, which a TERM
+  # does not reach: the wrapper stops the instance with "postfix stop"
+  SRV=(bash -c 'trap "postfix -c \"\$1\" stop >/dev/null 2>&1; wait \$p; exit 0" TERM; postfix -c "$1" start-fg & p=$!; wait $p' postfix "$d/conf")
+  SRV_KIND=daemon SSTACK=postfix DISSECTOR=smtp
+  SLOG_RE='NOQUEUE|abort|TLS connection established|warning|fatal|error|lost connection'
+  return 0
+}
+pf_defaults() { PF_REQ=1; }
+
+# Dovecot 2.3 IMAP: a private instance (dovecot -F -c CONF) with its base and
+# state directories under $WORK, imap-login alone on $H:$P (no imaps), ssl =
+# required (STARTTLS before any login), ssl_ca = the root and the CRLs,
+# ssl_verify_client_cert = yes, auth_ssl_require_client_cert = yes, SASL
+# EXTERNAL with the user name taken from the certificate's CN. Dovecot never
+# fails the handshake over the client certificate: it finishes it and refuses
+# the login ("NO [ALERT] Client didn't present valid SSL certificate").
+dovecot_server() {  # VER
+  need dovecot dovecot-imapd
+  local v=$1 d=$WORK/dovecot-$P
+  chmod 711 "$WORK"
+  mkdir -p "$d/run" "$d/state" "$d/home"; chown nobody: "$d/home"
+  # ssl_require_crl = yes (the default): the CRLs of root and intermediate go in ssl_ca too
+  cp "$(K server.chain.pem)" "$d/server.chain.pem"; cat "$(K root-ca.crt)" "$(K crl-chain.pem)" > "$d/ca.crt"
+  install -m 600 "$(K server.key)" "$d/server.key"
+  cat > "$d/dovecot.conf" <<EOF
+protocols = imap
+listen = $H
+base_dir = $d/run
+state_dir = $d/state
+log_path = /dev/stderr
+info_log_path = /dev/stderr
+auth_verbose = yes
+verbose_ssl = yes
+ssl = required
+ssl_cert = <$d/server.chain.pem
+ssl_key = <$d/server.key
+ssl_ca = <$d/ca.crt
+ssl_verify_client_cert = yes
+ssl_min_protocol = TLSv$v
+auth_ssl_require_client_cert = yes
+auth_ssl_username_from_cert = yes
+auth_mechanisms = external
+passdb {
+  driver = static
+  args = nopassword=y
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=$d/home
+}
+mail_location = maildir:~/Maildir
+service imap-login {
+  inet_listener imap {
+    address = $H
+    port = $P
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+EOF
+  SRV=(dovecot -F -c "$d/dovecot.conf")
+  SRV_KIND=daemon SSTACK=dovecot DISSECTOR=imap
+  # verbose_ssl prints each verification error of the chain; the first says why
+  SLOG_RE='Info: Received invalid SSL certificate: unable to get local issuer|Client didn.t present|Info: Disconnected|Info: Login: |Fatal:|Panic:'
+  return 0
+}
+
+defaults() { os_defaults; go_defaults; gnutls_defaults; java_defaults; nginx_defaults; mbedtls_defaults; node_defaults; pg_defaults; pf_defaults; }
 
 # shorthand for the OpenSSL <-> OpenSSL pair
 osos() {  # VER
@@ -592,6 +758,9 @@ HDR=$'file\tscenario\ttls_version\tserver_stack\tclient_stack\tserver_log\tclien
   command -v curl >/dev/null && echo "curl: $(curl --version | head -1)"
   command -v node >/dev/null && echo "node: $(node --version)"
   [ -f /usr/include/mbedtls/version.h ] && echo "mbedtls: $(sed -n 's/^#define MBEDTLS_VERSION_STRING_FULL *"\(.*\)"/\1/p' /usr/include/mbedtls/version.h) (libmbedtls-dev $(dpkg-query -W -f '${Version}' libmbedtls-dev 2>/dev/null))"
+  ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && echo "postgresql: $("$(ls /usr/lib/postgresql/*/bin/postgres | sort -V | tail -1)" --version) (postgresql $(dpkg-query -W -f '${Version}' postgresql 2>/dev/null)), psql: $(psql --version) (libpq5 $(dpkg-query -W -f '${Version}' libpq5 2>/dev/null))"
+  command -v postconf >/dev/null && echo "postfix: $(postconf -d -h mail_version) (postfix $(dpkg-query -W -f '${Version}' postfix 2>/dev/null))"
+  command -v dovecot >/dev/null && echo "dovecot: $(dovecot --version) (dovecot-imapd $(dpkg-query -W -f '${Version}' dovecot-imapd 2>/dev/null))"
   echo "tcpdump: $(tcpdump --version 2>&1 | head -1)"
   echo "tshark: $(tshark --version | head -1)"
 } > "$OUTDIR/VERSIONS.txt" 2>/dev/null || true

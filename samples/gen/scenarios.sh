@@ -225,6 +225,38 @@ scn_nginx-openssl-plaintext-server-tls12() { NG_PLAIN=1; nginx_server 1.2; os_cl
 # SMTP: STARTTLS is advertised, then refused with 454; s_client starts TLS anyway.
 scn_python-openssl-starttls-refused() { smtp_server; os_client 1.2; CLI+=(-starttls smtp); SLOG_RE='454|502|C: '; TLSV=-; OUTCOME=failed REJBY=server REJ=client_hello CAUSE=unknown; }
 
+# ---- STARTTLS-style protocols served by Debian servers ----------------------------------------------
+# PostgreSQL 15 (SSLRequest, then TLS; hostssl ... cert clientcert=verify-full) <-> psql (libpq 15)
+for v in 12 13; do
+  V=1.${v#1}
+  eval "
+scn_postgresql-psql-success-tls$v()                { pg_server $V; psql_client $V; ok; }
+scn_postgresql-psql-untrusted-client-ca-tls$v()    { PQ_CERT=client-untrusted PQ_USER=client-untrusted; pg_server $V; psql_client $V; srv_rejects client_certificate unknown_ca; }
+"
+done
+# Postfix 3.7 smtpd (STARTTLS, smtpd_tls_req_ccert = yes) <-> openssl s_client -starttls smtp.
+# s_client writes a key log in TLS 1.2 too: Postfix's refusal is an SMTP reply inside TLS.
+# -nocommands: a line starting with Q (QUIT) must be sent, not taken as s_client's quit command
+pf_cli() { os_client "$1"; CLI+=(-starttls smtp -crlf -nocommands); [ "$1" = 1.2 ] && CLI+=(-keylogfile "$CK"); CLI_IN=smtp; }
+for v in 12 13; do
+  V=1.${v#1}
+  eval "
+scn_postfix-openssl-success-tls$v()               { postfix_server $V; pf_cli $V; ok; }
+scn_postfix-openssl-untrusted-client-ca-tls$v()   { CCERT=client-untrusted CKEY=client-untrusted CCHAIN=0; postfix_server $V; pf_cli $V; OUTCOME=failed REJBY=server REJ=application CAUSE=application_rejected; }
+scn_postfix-openssl-no-client-cert-tls$v()        { CCERT=none; postfix_server $V; pf_cli $V; OUTCOME=failed REJBY=server REJ=application CAUSE=application_rejected; }
+"
+done
+# Dovecot 2.3 IMAP (STARTTLS, ssl = required, ssl_verify_client_cert, auth_ssl_require_client_cert,
+# SASL EXTERNAL) <-> openssl s_client -starttls imap. The refusal is an IMAP reply inside TLS.
+dv_cli() { os_client "$1"; CLI+=(-starttls imap -crlf -nocommands); [ "$1" = 1.2 ] && CLI+=(-keylogfile "$CK"); CLI_IN=imap; }
+for v in 12 13; do
+  V=1.${v#1}
+  eval "
+scn_dovecot-openssl-success-tls$v()               { dovecot_server $V; dv_cli $V; ok; }
+scn_dovecot-openssl-untrusted-client-ca-tls$v()   { CCERT=client-untrusted CKEY=client-untrusted CCHAIN=0; dovecot_server $V; dv_cli $V; OUTCOME=failed REJBY=server REJ=application CAUSE=application_rejected; }
+"
+done
+
 # ---- capture defects -----------------------------------------------------------------------------
 # a segment of the client's certificate flight is missing from the capture
 pre_openssl-client-flight-gap-tls12() { NET=veth-mtu; }
