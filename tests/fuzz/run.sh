@@ -67,9 +67,10 @@ if ! command -v "$CC_FUZZ" >/dev/null 2>&1 || ! probe_fuzzer; then
 fi
 
 # ---- build ----
-PKGS="libpcap libndpi yaml-0.1"
-read -r -a dep_cflags <<<"$(pkg-config --cflags $PKGS 2>/dev/null | sed 's/-I/-isystem /g')"
-read -r -a dep_libs <<<"$(pkg-config --libs $PKGS 2>/dev/null) -lmbedx509 -lmbedcrypto -lz -lpthread"
+pkgs=(libpcap libndpi yaml-0.1)
+read -r -a dep_cflags <<<"$(pkg-config --cflags "${pkgs[@]}" 2>/dev/null | sed 's/-I/-isystem /g')"
+read -r -a dep_libs <<<"$(pkg-config --libs "${pkgs[@]}" 2>/dev/null) -lmbedx509 -lmbedcrypto -lz -lpthread"
+# shellcheck disable=SC2054  # the commas belong to -fsanitize=
 cflags=(-std=c11 -D_DEFAULT_SOURCE -Iinclude -Isrc "${dep_cflags[@]}"
         -Wall -Wextra -Wshadow -Wconversion -Wformat=2 -Wvla -Wundef -Wstrict-prototypes
         -Wmissing-prototypes -Wcast-qual -Wwrite-strings
@@ -78,14 +79,18 @@ cflags=(-std=c11 -D_DEFAULT_SOURCE -Iinclude -Isrc "${dep_cflags[@]}"
         -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined)
 
 # compile SRC OBJ: only when the object is older than the source or any header.
-newest_header=$(ls -t include/tlsblame/*.h src/*.h 2>/dev/null | head -1)
+newest_header=
+for h in include/tlsblame/*.h src/*.h; do
+    [ -z "$newest_header" ] || [ "$h" -nt "$newest_header" ] && newest_header=$h
+done
 compile() {
     local src=$1 obj=$2
     if [ -f "$obj" ] && [ "$obj" -nt "$src" ] && [ "$obj" -nt "$newest_header" ]; then
         return 0
     fi
     mkdir -p "$(dirname "$obj")"
-    "$CC_FUZZ" "${cflags[@]}" -c -o "$obj" "$src"
+    # Build aside and rename: another run.sh may be linking from these objects.
+    "$CC_FUZZ" "${cflags[@]}" -c -o "$obj.$$" "$src" && mv "$obj.$$" "$obj"
 }
 
 lib_srcs=()
@@ -121,12 +126,14 @@ for name in "${targets[@]}"; do
     f=tests/fuzz/fuzz_$name.c
     [ -f "$f" ] || { echo "tests/fuzz/run.sh: no $f" >&2; exit 2; }
     compile "$f" "$OBJ/tests/fuzz/fuzz_$name.o" || exit 1
-    "$CC_FUZZ" -fsanitize=fuzzer,address,undefined -o "$OUT/fuzz_$name" \
+    "$CC_FUZZ" -fsanitize=fuzzer,address,undefined -o "$OUT/fuzz_$name.$$" \
         "$OBJ/tests/fuzz/fuzz_$name.o" "${lib_objs[@]}" "${dep_libs[@]}" || exit 1
+    mv "$OUT/fuzz_$name.$$" "$OUT/fuzz_$name" # a running fuzzer keeps its old binary
 done
 [ "${FUZZ_BUILD_ONLY:-0}" = 1 ] && exit 0
 
 # ---- run ----
+count_files() { find "$1" -maxdepth 1 -type f | wc -l; }
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 summary=()
@@ -137,9 +144,10 @@ for name in "${targets[@]}"; do
     for d in "tests/fuzz/corpus/$name" "tests/regress/$name"; do
         [ -d "$d" ] && cp -n "$d"/* "$work/corpus/" 2>/dev/null
     done
-    before=$(ls "$work/artifacts" | wc -l)
-    log=$work/fuzz.log
-    echo "== fuzz_$name: ${seconds}s, $jobs process(es), corpus $(ls "$work/corpus" | wc -l) files"
+    # One log per run (several run.sh may share build/fuzz); fuzz.log is the latest.
+    log=$work/fuzz-$$.log
+    ln -sfn "fuzz-$$.log" "$work/fuzz.log"
+    echo "== fuzz_$name: ${seconds}s, $jobs process(es), corpus $(count_files "$work/corpus") files"
     # Fork mode keeps going after a crash, so one run collects every distinct crasher.
     # shellcheck disable=SC2086
     "$OUT/fuzz_$name" -fork="$jobs" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
@@ -148,23 +156,22 @@ for name in "${targets[@]}"; do
     rc=$?
     execs=$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#')
     cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | awk '{print $2}')
+    # crash-<sha1>, leak-<sha1>, timeout-<sha1>, oom-<sha1>: copied under their own name,
+    # then moved aside, so one that was minimized and renamed in tests/regress (or
+    # fixed and dropped) does not come back on the next run.
     new=0
-    mkdir -p "tests/regress/$name"
+    mkdir -p "tests/regress/$name" "$work/artifacts/saved"
     for a in "$work/artifacts"/*; do
         [ -f "$a" ] || continue
         base=${a##*/}
-        # crash-<sha1>, leak-<sha1>, timeout-<sha1>, oom-<sha1>: keep the name.
-        if [ ! -f "tests/regress/$name/$base" ]; then
-            cp "$a" "tests/regress/$name/$base"
-            new=$((new + 1))
-        fi
+        [ -f "tests/regress/$name/$base" ] || cp "$a" "tests/regress/$name/$base"
+        mv "$a" "$work/artifacts/saved/$base"
+        new=$((new + 1))
     done
     rmdir "tests/regress/$name" 2>/dev/null # no empty directories
-    after=$(ls "$work/artifacts" | wc -l)
     [ "$new" -gt 0 ] && found_any=1
-    [ "$after" -gt "$before" ] && found_any=1
     summary+=("$(printf '%-8s %6ss %12s execs  cov %6s  corpus %5s  new findings %d  (exit %d, log %s)' \
-        "$name" "$seconds" "${execs:-?}" "${cov:-?}" "$(ls "$work/corpus" | wc -l)" "$new" "$rc" "$log")")
+        "$name" "$seconds" "${execs:-?}" "${cov:-?}" "$(count_files "$work/corpus")" "$new" "$rc" "$log")")
 done
 
 echo
@@ -173,7 +180,8 @@ for line in "${summary[@]}"; do
     echo "  $line"
 done
 if [ $found_any = 1 ]; then
-    echo "new inputs saved under tests/regress/<name>/: reproduce with build/fuzz/fuzz_<name> FILE"
+    echo "new inputs saved under tests/regress/<name>/: reproduce with build/fuzz/fuzz_<name> FILE,"
+    echo "minimize with build/fuzz/fuzz_<name> -minimize_crash=1 -runs=10000 FILE"
     exit 1
 fi
 exit 0
