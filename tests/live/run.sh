@@ -40,7 +40,7 @@ mk mallory rogue clientAuth
 [ -s alice.pem ] && [ -s mallory.pem ] || { bad "could not make test certificates"; exit 0; }
 
 port=$((20000 + RANDOM % 20000))
-"$bin" -i lo -f "tcp port $port" --json -Z nobody --idle-timeout 5 >live.out 2>live.err &
+"$bin" -i lo -f "tcp port $port" --json -Z nobody --idle-timeout 5 -w "$tmp/evidence.pcap" >live.out 2>live.err &
 tb=$!
 pids+=("$tb")
 for _ in $(seq 1 50); do
@@ -114,6 +114,13 @@ if grep -qE 'Sanitizer|runtime error' live.err; then
     bad "no sanitizer report in live mode"; sed 's/^/#   /' live.err | head
 else
     ok "no sanitizer report in live mode"
+fi
+
+# -w kept the evidence: the saved file explains the same two handshakes offline.
+if "$bin" --json "$tmp/evidence.pcap" 2>/dev/null | jq -e -s '[.[] | select(.type=="session") | .outcome] | sort == ["failed", "success"]' >/dev/null; then
+    ok "-w wrote a capture that replays to the same two verdicts"
+else
+    bad "-w wrote a capture that replays to the same two verdicts"
 fi
 
 # Bad interface and bad filter: clear messages, status 2.
