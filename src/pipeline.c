@@ -490,9 +490,9 @@ static void process_capture(struct run *r, struct sink *k, const char *file)
     k->inputs_read++;
     w.keylog_file = capture_secrets(r, file); /* keylog */
     w.decoder = tb_decoder_new();
-    w.classifier = tb_classify_new(); /* classify */
+    w.classifier = r->cfg->no_ndpi ? NULL : tb_classify_new(); /* classify */
     w.flows = tb_flowtab_new(&lim, &flow_ops, &w);
-    if (w.decoder == NULL || w.flows == NULL || w.classifier == NULL) {
+    if (w.decoder == NULL || w.flows == NULL || (w.classifier == NULL && !r->cfg->no_ndpi)) {
         input_error(r, k, file, 0, "out of memory");
         goto out;
     }
@@ -1099,6 +1099,30 @@ static bool load_rules(struct run *r)
         }
     }
     return true;
+}
+
+int tb_pipeline_analyze_file(const struct tb_config *cfg, struct tb_ruleset *rules,
+                             const char *path, FILE *out)
+{
+    struct run r = {.cfg = cfg, .rules = rules};
+    struct sink k;
+    int status = 0;
+
+    sink_init(&k, out);
+    r.text.verbosity = cfg->verbosity;
+    r.text.width = 80;
+    if (!sink_ok(&k) || (rules == NULL && !load_rules(&r))) {
+        status = 2;
+        goto out;
+    }
+    process_capture(&r, &k, path);
+    status = k.inputs_read == 0 ? 2 : 0;
+out:
+    sink_fini(&k);
+    if (rules == NULL) {
+        tb_ruleset_free(r.rules);
+    }
+    return status;
 }
 
 int tb_pipeline_list_rule_tests(const struct tb_config *cfg)

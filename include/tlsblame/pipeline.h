@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define TB_MAX_INPUTS 4096
 #define TB_MAX_RULE_DIRS 16
@@ -39,6 +40,7 @@ struct tb_config {
     uint64_t count;               /* -c */
     size_t max_flows;
     int idle_timeout_s;
+    bool no_ndpi;                 /* internal (fuzzing): skip nDPI, whose setup costs ~25 ms */
 };
 
 void tb_config_defaults(struct tb_config *cfg);
@@ -48,6 +50,16 @@ int tb_pipeline_run(const struct tb_config *cfg);
 int tb_pipeline_check_rules(const char *dir);
 /* --list-rule-tests: the loaded rules' test captures (tests/rules/run.sh). */
 int tb_pipeline_list_rule_tests(const struct tb_config *cfg);
+/*
+ * One capture through every stage, sessions reported to out (no summary),
+ * for tests and fuzzing; the command line goes through tb_pipeline_run().
+ * rules may be NULL to load them per cfg. Returns 0, or 2 when the input
+ * could not be read or the rules did not load.
+ */
+struct tb_ruleset;
+int tb_pipeline_analyze_file(const struct tb_config *cfg, struct tb_ruleset *rules,
+                             const char *path, FILE *out);
+
 /* Default rules directory: the installed one, or the source tree's when running from it. */
 const char *tb_default_rule_dir(void);
 
