@@ -948,6 +948,23 @@ static bool client_left_at_once(const struct tb_session *s)
     return v->appdata_records <= (s->tls13 ? 2u : 0u);
 }
 
+/* mTLS handshake complete, then the server closed first before any data either way. */
+static bool server_left_at_once(const struct tb_session *s)
+{
+    uint64_t client_close = tb_session_close_frame(s, TB_DIR_C2S);
+    uint64_t server_close = tb_session_close_frame(s, TB_DIR_S2C);
+
+    if (!(s->cr.seen || s->client_sent_certificate == TB_TRI_YES) || server_close == 0) {
+        return false;
+    }
+    if (client_close != 0 && client_close < server_close) {
+        return false;
+    }
+    /* TLS 1.3 servers may send tickets first; an answer would be more. */
+    return s->dir[TB_DIR_C2S].appdata_records == 0 &&
+           s->dir[TB_DIR_S2C].appdata_records <= (s->tls13 ? 2u : 0u);
+}
+
 static void decide_outcome(struct tb_tls *t, bool capture_end)
 {
     struct tb_session *s = t->s;
@@ -965,6 +982,12 @@ static void decide_outcome(struct tb_tls *t, bool capture_end)
         return;
     }
     if (fatal != NULL) {
+        s->outcome = TB_OUTCOME_FAILED;
+        return;
+    }
+    if (complete && server_left_at_once(s)) {
+        /* slapd (GnuTLS) and other servers check the client certificate after the
+         * handshake and just close: no data, no alert. */
         s->outcome = TB_OUTCOME_FAILED;
         return;
     }

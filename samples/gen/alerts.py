@@ -13,9 +13,10 @@ line 3: the version the ServerHello negotiated ("TLS 1.3"), "-" if none was seen
 In TLS 1.3 without a key log an encrypted alert is indistinguishable from a
 short application_data record; 19-byte (2 + 1 + 16-byte tag) records are
 reported as side:encrypted? (heuristic) so they can be checked by hand.
-DISSECTOR (default tls) is what the server port is decoded as: pgsql, smtp or
-imap for captures where TLS starts after a plaintext preamble (SSLRequest,
-STARTTLS), so tshark follows the preamble into TLS.
+DISSECTOR (default tls) is what the server port is decoded as: pgsql, smtp,
+imap, pop, ftp or ldap for captures where TLS starts after a plaintext
+preamble (SSLRequest, STARTTLS, AUTH TLS, StartTLS), so tshark follows the
+preamble into TLS.
 """
 import json
 import subprocess

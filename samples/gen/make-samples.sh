@@ -21,7 +21,7 @@
 #
 # Needs root (tcpdump, ip netns), openssl, tcpdump, tshark/dumpcap/editcap,
 # python3; per scenario family also gnutls-bin, golang-go, a JDK, nginx, curl,
-# postgresql, postfix, dovecot-imapd.
+# postgresql, postfix, dovecot-imapd, dovecot-pop3d, vsftpd, slapd, ldap-utils.
 set -euo pipefail
 export LC_ALL=C
 
@@ -162,6 +162,8 @@ client_input() {  # what the client gets on stdin (run in the background; TERM s
     none) nap 1.7 ;;
     imap) nap 0.7; printf 'a CAPABILITY\n'; nap 0.3; printf 'b AUTHENTICATE EXTERNAL =\n'; nap 0.5; printf 'c LOGOUT\n'; nap 1 ;;
     smtp) nap 0.7; printf 'EHLO client.test\n'; nap 0.3; printf 'QUIT\n'; nap 1 ;;
+    pop3) nap 0.7; printf 'CAPA\n'; nap 0.3; printf 'AUTH EXTERNAL =\n'; nap 0.5; printf 'QUIT\n'; nap 1 ;;
+    ftp)  nap 0.7; printf 'FEAT\n'; nap 0.3; printf 'PBSZ 0\n'; nap 0.3; printf 'PROT P\n'; nap 0.3; printf 'QUIT\n'; nap 1 ;;
   esac
 }
 
@@ -625,8 +627,9 @@ pf_defaults() { PF_REQ=1; }
 # EXTERNAL with the user name taken from the certificate's CN. Dovecot never
 # fails the handshake over the client certificate: it finishes it and refuses
 # the login ("NO [ALERT] Client didn't present valid SSL certificate").
-dovecot_server() {  # VER
+dovecot_server() {  # VER  Variables: DV_PROTO (imap|pop3)
   need dovecot dovecot-imapd
+  [ "$DV_PROTO" = pop3 ] && need /usr/lib/dovecot/pop3 dovecot-pop3d
   local v=$1 d=$WORK/dovecot-$P
   chmod 711 "$WORK"
   mkdir -p "$d/run" "$d/state" "$d/home"; chown nobody: "$d/home"
@@ -634,7 +637,7 @@ dovecot_server() {  # VER
   cp "$(K server.chain.pem)" "$d/server.chain.pem"; cat "$(K root-ca.crt)" "$(K crl-chain.pem)" > "$d/ca.crt"
   install -m 600 "$(K server.key)" "$d/server.key"
   cat > "$d/dovecot.conf" <<EOF
-protocols = imap
+protocols = $DV_PROTO
 listen = $H
 base_dir = $d/run
 state_dir = $d/state
@@ -660,24 +663,120 @@ userdb {
   args = uid=nobody gid=nogroup home=$d/home
 }
 mail_location = maildir:~/Maildir
-service imap-login {
-  inet_listener imap {
+service $DV_PROTO-login {
+  inet_listener $DV_PROTO {
     address = $H
     port = $P
   }
-  inet_listener imaps {
+  inet_listener ${DV_PROTO}s {
     port = 0
   }
 }
 EOF
   SRV=(dovecot -F -c "$d/dovecot.conf")
-  SRV_KIND=daemon SSTACK=dovecot DISSECTOR=imap
+  SRV_KIND=daemon SSTACK=dovecot DISSECTOR=$DV_PROTO
+  [ "$DV_PROTO" = pop3 ] && DISSECTOR=pop
   # verbose_ssl prints each verification error of the chain; the first says why
   SLOG_RE='Info: Received invalid SSL certificate: unable to get local issuer|Client didn.t present|Info: Disconnected|Info: Login: |Fatal:|Panic:'
   return 0
 }
+dv_defaults() { DV_PROTO=imap; }
 
-defaults() { os_defaults; go_defaults; gnutls_defaults; java_defaults; nginx_defaults; mbedtls_defaults; node_defaults; pg_defaults; pf_defaults; }
+# vsftpd 3.0.3 (explicit FTPS: AUTH TLS on the control connection): a private
+# standalone instance (listen=YES, background=NO) on $H:$P, its config and log
+# under $WORK, ssl_enable with the samples server chain, require_cert +
+# validate_cert with ca_certs_file = the root: OpenSSL verifies the client
+# certificate during the handshake. The wrapper prints vsftpd's log file when
+# the instance is stopped.
+vsftpd_server() {  # VER
+  need vsftpd vsftpd
+  local v=$1 d=$WORK/vsftpd-$P
+  mkdir -p "$d/empty"; chmod 755 "$d/empty"
+  cp "$(K server.chain.pem)" "$d/server.chain.pem"; cp "$(K root-ca.crt)" "$d/ca.crt"
+  install -m 600 "$(K server.key)" "$d/server.key"
+  cat > "$d/vsftpd.conf" <<EOF
+listen=YES
+listen_ipv6=NO
+listen_address=$H
+listen_port=$P
+background=NO
+seccomp_sandbox=NO
+isolate=NO
+isolate_network=NO
+anonymous_enable=NO
+local_enable=YES
+pam_service_name=vsftpd
+secure_chroot_dir=$d/empty
+nopriv_user=nobody
+ftpd_banner=server.test FTP server (vsftpd)
+ssl_enable=YES
+ssl_tlsv1=YES
+ssl_sslv2=NO
+ssl_sslv3=NO
+rsa_cert_file=$d/server.chain.pem
+rsa_private_key_file=$d/server.key
+ca_certs_file=$d/ca.crt
+require_cert=YES
+validate_cert=YES
+force_local_logins_ssl=YES
+force_local_data_ssl=YES
+require_ssl_reuse=NO
+debug_ssl=YES
+log_ftp_protocol=YES
+xferlog_enable=YES
+xferlog_std_format=NO
+syslog_enable=NO
+vsftpd_log_file=$d/vsftpd.log
+EOF
+  SRV=(bash -c 'trap "kill -TERM \$p 2>/dev/null; wait \$p; cat \"\$1/vsftpd.log\" 2>/dev/null; exit 0" TERM; vsftpd "$1/vsftpd.conf" & p=$!; wait $p' vsftpd "$d")
+  SRV_KIND=daemon SSTACK=vsftpd DISSECTOR=ftp
+  SLOG_RE='SSL_accept failed|SSL version:|"(221|4[0-9][0-9]|5[0-9][0-9]) '
+  return 0
+}
+ftp_defaults() { :; }
+
+# OpenLDAP slapd 2.5 (StartTLS extended operation): a private instance in the
+# foreground (-d stats) on ldap://$H:$P only, slapd.conf under $WORK, no
+# database (the client reads the root DSE), TLSCertificateFile = the samples
+# server chain, TLSCACertificateFile = the root, TLSVerifyClient demand.
+# Debian builds OpenLDAP (slapd and libldap) against GnuTLS: the version is
+# pinned with a GnuTLS priority string (TLSCipherSuite / LDAPTLS_CIPHER_SUITE),
+# and both sides write a key log through SSLKEYLOGFILE.
+# Client: ldapsearch -ZZ with the certificate from LDAPTLS_CERT/LDAPTLS_KEY.
+slapd_server() {  # VER
+  need slapd slapd
+  local v=$1 d=$WORK/slapd-$P
+  mkdir -p "$d/run"
+  cp "$(K server.chain.pem)" "$d/server.chain.pem"; cp "$(K root-ca.crt)" "$d/ca.crt"
+  install -m 600 "$(K server.key)" "$d/server.key"
+  cat > "$d/slapd.conf" <<EOF
+include /etc/ldap/schema/core.schema
+pidfile $d/run/slapd.pid
+argsfile $d/run/slapd.args
+TLSCertificateFile $d/server.chain.pem
+TLSCertificateKeyFile $d/server.key
+TLSCACertificateFile $d/ca.crt
+TLSVerifyClient demand
+TLSCipherSuite $(gnutls_prio "$v")
+EOF
+  SRV=(slapd -d stats -h "ldap://$H:$P/" -f "$d/slapd.conf")
+  SRV_ENV=(SSLKEYLOGFILE="$SK")
+  SRV_KIND=daemon SSTACK=slapd DISSECTOR=ldap
+  SLOG_RE='TLS: can.t accept|closed \(|SRCH base|SEARCH RESULT|STARTTLS'
+  return 0
+}
+ldapsearch_client() {  # VER  Variables: LD_CERT (client certificate file), LD_KEY
+  need ldapsearch ldap-utils
+  local v=$1
+  CLI=(ldapsearch -x -ZZ -H "ldap://$H:$P" -o nettimeout=10 -LLL -s base -b "" "(objectClass=*)" supportedExtension)
+  CLI_ENV=(SSLKEYLOGFILE="$CK" LDAPTLS_CIPHER_SUITE="$(gnutls_prio "$v")" LDAPCONF=/dev/null LDAPRC=/dev/null LDAPTLS_REQCERT=demand
+           LDAPTLS_CACERT="$(K root-ca.crt)" LDAPTLS_CERT="$(K "$LD_CERT")" LDAPTLS_KEY="$(K "$LD_KEY")")
+  CLI_IN=none CSTACK=ldapsearch
+  CLOG_RE='ldap_|error|TLS|additional info|supportedExtension'
+}
+ldap_defaults() { LD_CERT=client-rsa.chain.pem LD_KEY=client-rsa.key; }
+
+defaults() { os_defaults; go_defaults; gnutls_defaults; java_defaults; nginx_defaults; mbedtls_defaults; node_defaults; pg_defaults; pf_defaults; dv_defaults; ftp_defaults; ldap_defaults; }
 
 # shorthand for the OpenSSL <-> OpenSSL pair
 osos() {  # VER
@@ -761,6 +860,9 @@ HDR=$'file\tscenario\ttls_version\tserver_stack\tclient_stack\tserver_log\tclien
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && echo "postgresql: $("$(ls /usr/lib/postgresql/*/bin/postgres | sort -V | tail -1)" --version) (postgresql $(dpkg-query -W -f '${Version}' postgresql 2>/dev/null)), psql: $(psql --version) (libpq5 $(dpkg-query -W -f '${Version}' libpq5 2>/dev/null))"
   command -v postconf >/dev/null && echo "postfix: $(postconf -d -h mail_version) (postfix $(dpkg-query -W -f '${Version}' postfix 2>/dev/null))"
   command -v dovecot >/dev/null && echo "dovecot: $(dovecot --version) (dovecot-imapd $(dpkg-query -W -f '${Version}' dovecot-imapd 2>/dev/null))"
+  [ -x /usr/lib/dovecot/pop3 ] && echo "dovecot-pop3d: $(dpkg-query -W -f '${Version}' dovecot-pop3d 2>/dev/null)"
+  command -v vsftpd >/dev/null && echo "vsftpd: $(timeout 5 vsftpd -v 0>&1 2>/dev/null | sed -n 's/^vsftpd: version //p') (vsftpd $(dpkg-query -W -f '${Version}' vsftpd 2>/dev/null))"
+  command -v slapd >/dev/null && echo "slapd: $(slapd -VV 2>&1 | sed -n 's/.*\(slapd [0-9][^ ]*\).*/\1/p' | head -1) (slapd $(dpkg-query -W -f '${Version}' slapd 2>/dev/null), ldap-utils $(dpkg-query -W -f '${Version}' ldap-utils 2>/dev/null), libgnutls30 $(dpkg-query -W -f '${Version}' libgnutls30 2>/dev/null))"
   echo "tcpdump: $(tcpdump --version 2>&1 | head -1)"
   echo "tshark: $(tshark --version | head -1)"
 } > "$OUTDIR/VERSIONS.txt" 2>/dev/null || true

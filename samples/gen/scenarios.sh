@@ -257,6 +257,28 @@ scn_dovecot-openssl-untrusted-client-ca-tls$v()   { CCERT=client-untrusted CKEY=
 "
 done
 
+# Dovecot 2.3 POP3 (STLS; the same setup as the IMAP one, pop3-login on the test port) <-> openssl
+# s_client -starttls pop3; sends CAPA, AUTH EXTERNAL =, QUIT. The refusal is a POP3 -ERR inside TLS.
+pop_cli() { os_client "$1"; CLI+=(-starttls pop3 -crlf -nocommands -keylogfile "$CK"); CLI_IN=pop3; CLOG_RE='^-ERR|^\+OK Logged in'; }
+scn_dovecot-pop3-openssl-success-tls12()             { SCEN=success; DV_PROTO=pop3; dovecot_server 1.2; pop_cli 1.2; ok; }
+scn_dovecot-pop3-openssl-untrusted-client-ca-tls12() { SCEN=untrusted-client-ca; DV_PROTO=pop3; CCERT=client-untrusted CKEY=client-untrusted CCHAIN=0; dovecot_server 1.2; pop_cli 1.2; OUTCOME=failed REJBY=server REJ=application CAUSE=application_rejected; }
+# vsftpd 3.0.3 (AUTH TLS, require_cert + validate_cert) <-> openssl s_client -starttls ftp;
+# sends FEAT, PBSZ 0, PROT P, QUIT.
+ftp_cli() { os_client "$1"; CLI+=(-starttls ftp -crlf -nocommands -keylogfile "$CK"); CLI_IN=ftp; }
+scn_vsftpd-openssl-success-tls12()             { vsftpd_server 1.2; ftp_cli 1.2; ok; }
+scn_vsftpd-openssl-untrusted-client-ca-tls12() { CCERT=client-untrusted CKEY=client-untrusted CCHAIN=0; vsftpd_server 1.2; ftp_cli 1.2; srv_rejects client_certificate unknown_ca; }
+# OpenLDAP slapd 2.5 (StartTLS, TLSVerifyClient demand; GnuTLS) <-> ldapsearch -ZZ (libldap, GnuTLS;
+# LDAPTLS_CERT/LDAPTLS_KEY). A GnuTLS client sends only a certificate whose issuer is in the
+# server's CertificateRequest CA list: with the untrusted-root certificate it sends none.
+scn_slapd-ldapsearch-success-tls12()                 { slapd_server 1.2; ldapsearch_client 1.2; ok; }
+scn_slapd-ldapsearch-ca-list-excludes-issuer-tls12() { LD_CERT=client-untrusted.crt LD_KEY=client-untrusted.key; slapd_server 1.2; ldapsearch_client 1.2; srv_rejects client_certificate no_client_certificate; }
+# slapd <-> openssl s_client -starttls ldap: OpenSSL sends the untrusted certificate anyway; slapd
+# completes the handshake (its CCS + Finished), checks the certificate after gnutls_handshake
+# returns ("TLS: can't accept: (unknown error code)") and closes with a FIN, no alert; s_client
+# answers the EOF with an encrypted decode_error(50). tlsblame reads it as the server's
+# post-handshake rejection (rule post-handshake-server-close-untrusted-client).
+scn_slapd-openssl-untrusted-client-ca-tls12()        { CCERT=client-untrusted CKEY=client-untrusted CCHAIN=0; slapd_server 1.2; os_client 1.2; CLI+=(-starttls ldap -keylogfile "$CK"); CLI_IN=none; srv_rejects client_certificate unknown_ca; }
+
 # ---- capture defects -----------------------------------------------------------------------------
 # a segment of the client's certificate flight is missing from the capture
 pre_openssl-client-flight-gap-tls12() { NET=veth-mtu; }
