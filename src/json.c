@@ -22,24 +22,47 @@
 #define UTF8_INVALID UINT32_MAX
 
 /*
- * Output primitives. A JSON report is thousands of tiny writes per session
- * (6 KB of output for each handshake): the unlocked stdio calls skip the
- * stream lock each time (every FILE here is written by one thread: stdout,
- * or a batch worker's own memory stream), and numbers are formatted by hand
- * rather than through vfprintf. Together they were ~40% of the run time on a
- * handshake-heavy capture.
+ * Output primitives. A JSON report is hundreds of tiny pieces per session
+ * (6 KB of output for each handshake): they are gathered in the writer's
+ * buffer (report_int.h) and reach the stream in one fwrite per top-level
+ * value, numbers are formatted by hand rather than through vfprintf, and
+ * strings are copied in runs. Output through stdio calls per piece was ~40%
+ * of the run time on a handshake-heavy capture.
  */
-static void put_c(int c, FILE *out)
+static void w_flush(struct tb_json_writer *w)
 {
-    (void)putc_unlocked(c, out);
+    if (w->len > 0) {
+        /* every FILE here is written by one thread (stdout, or a batch
+         * worker's own memory stream); short writes show up in ferror() */
+        (void)fwrite_unlocked(w->buf, 1, w->len, w->out);
+        w->len = 0;
+    }
 }
 
-static void put_s(const char *s, FILE *out)
+static inline void w_mem(struct tb_json_writer *w, const void *p, size_t n)
 {
-    (void)fwrite_unlocked(s, 1, strlen(s), out); /* short writes show up in ferror() */
+    if (n > sizeof w->buf - w->len) {
+        w_flush(w);
+        if (n > sizeof w->buf) {
+            (void)fwrite_unlocked(p, 1, n, w->out);
+            return;
+        }
+    }
+    memcpy(w->buf + w->len, p, n);
+    w->len += n;
 }
 
-static void put_u64(uint64_t v, FILE *out)
+static inline void w_c(struct tb_json_writer *w, char c)
+{
+    if (w->len == sizeof w->buf) {
+        w_flush(w);
+    }
+    w->buf[w->len++] = c;
+}
+
+#define W_LIT(w, lit) w_mem((w), (lit), sizeof(lit) - 1)
+
+static void w_u64(struct tb_json_writer *w, uint64_t v)
 {
     char buf[24];
     size_t i = sizeof buf;
@@ -48,7 +71,7 @@ static void put_u64(uint64_t v, FILE *out)
         buf[--i] = (char)('0' + v % 10u);
         v /= 10u;
     } while (v != 0);
-    (void)fwrite_unlocked(buf + i, 1, sizeof buf - i, out);
+    w_mem(w, buf + i, sizeof buf - i);
 }
 
 /* n decimal digits of v, zero-padded, at p */
@@ -122,60 +145,74 @@ static bool is_deceptive(uint32_t cp)
            (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
 }
 
-void tb_json_string_n(FILE *out, const char *s, size_t n)
+/* Bytes that go out as they are inside a JSON string: printable ASCII but '"' and '\\'. */
+static const unsigned char plain_byte[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 00 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 10 */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 20 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 30 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 40 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 50 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 60 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 70 */
+    /* 80..ff: 0 */
+};
+
+/*
+ * The general case from the first byte that is not plain: escapes, UTF-8
+ * validation, runs of plain bytes copied as they are.
+ */
+static void w_escape_rest(struct tb_json_writer *w, const unsigned char *p, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)s;
     size_t i = 0, run = 0;
 
-    if (s == NULL) {
-        put_s("null", out);
-        return;
-    }
-    put_c('"', out);
     while (i < n) {
         unsigned char c = p[i];
         uint32_t cp;
         size_t len;
 
-        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+        if (plain_byte[c]) {
             i++;
             continue;
         }
         if (i > run) {
-            (void)fwrite_unlocked(p + run, 1, i - run, out); /* short writes show up in ferror() */
+            w_mem(w, p + run, i - run);
         }
         len = utf8_decode(p + i, n - i, &cp);
         switch (cp) {
         case '"':
-            put_s("\\\"", out);
+            W_LIT(w, "\\\"");
             break;
         case '\\':
-            put_s("\\\\", out);
+            W_LIT(w, "\\\\");
             break;
         case '\b':
-            put_s("\\b", out);
+            W_LIT(w, "\\b");
             break;
         case '\f':
-            put_s("\\f", out);
+            W_LIT(w, "\\f");
             break;
         case '\n':
-            put_s("\\n", out);
+            W_LIT(w, "\\n");
             break;
         case '\r':
-            put_s("\\r", out);
+            W_LIT(w, "\\r");
             break;
         case '\t':
-            put_s("\\t", out);
+            W_LIT(w, "\\t");
             break;
         case UTF8_INVALID:
-            put_s("\\ufffd", out);
+            W_LIT(w, "\\ufffd");
             break;
         default:
             if (cp < 0x20 || cp == 0x7f || cp == 0x2028 || cp == 0x2029) {
                 /* 2028/2029 break JavaScript consumers that eval a line */
-                fprintf(out, "\\u%04" PRIx32, cp);
+                static const char hex[] = "0123456789abcdef";
+                char u[6] = {'\\', 'u', hex[cp >> 12 & 0xfu], hex[cp >> 8 & 0xfu],
+                             hex[cp >> 4 & 0xfu], hex[cp & 0xfu]};
+                w_mem(w, u, sizeof u);
             } else {
-                (void)fwrite_unlocked(p + i, 1, len, out); /* valid multi-byte sequence, as is */
+                w_mem(w, p + i, len); /* valid multi-byte sequence, as is */
             }
             break;
         }
@@ -183,18 +220,72 @@ void tb_json_string_n(FILE *out, const char *s, size_t n)
         run = i;
     }
     if (i > run) {
-        (void)fwrite_unlocked(p + run, 1, i - run, out);
+        w_mem(w, p + run, i - run);
     }
-    put_c('"', out);
+}
+
+/* s[0..n) as a JSON string; NULL -> null. */
+static void w_string_n(struct tb_json_writer *w, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    if (s == NULL) {
+        W_LIT(w, "null");
+        return;
+    }
+    w_c(w, '"');
+    while (i < n && plain_byte[p[i]]) {
+        i++;
+    }
+    w_mem(w, p, i);
+    if (i < n) {
+        w_escape_rest(w, p + i, n - i);
+    }
+    w_c(w, '"');
+}
+
+/* NUL-terminated s: one pass finds the end and the first byte to escape. */
+static void w_string(struct tb_json_writer *w, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    if (s == NULL) {
+        W_LIT(w, "null");
+        return;
+    }
+    w_c(w, '"');
+    while (plain_byte[p[i]]) { /* NUL is not plain */
+        i++;
+    }
+    w_mem(w, p, i);
+    if (p[i] != '\0') {
+        w_escape_rest(w, p + i, strlen(s + i));
+    }
+    w_c(w, '"');
+}
+
+void tb_json_string_n(FILE *out, const char *s, size_t n)
+{
+    struct tb_json_writer w;
+
+    tb_json_writer_init(&w, out);
+    w_string_n(&w, s, n);
+    w_flush(&w);
 }
 
 void tb_json_string(FILE *out, const char *s)
 {
-    tb_json_string_n(out, s, s != NULL ? strlen(s) : 0);
+    struct tb_json_writer w;
+
+    tb_json_writer_init(&w, out);
+    w_string(&w, s);
+    w_flush(&w);
 }
 
 /* Seconds since the epoch to RFC 3339, clamped to years 0000..9999. */
-static void format_time(int64_t sec, unsigned usec, bool with_us, char out[32])
+static size_t format_time(int64_t sec, unsigned usec, bool with_us, char out[32])
 {
     struct tm tm;
     time_t t = (time_t)sec;
@@ -236,6 +327,7 @@ static void format_time(int64_t sec, unsigned usec, bool with_us, char out[32])
     }
     *p++ = 'Z';
     *p = '\0';
+    return (size_t)(p - out);
 }
 
 void tb_format_time_us(int64_t ts_us, char out[32])
@@ -246,12 +338,12 @@ void tb_format_time_us(int64_t ts_us, char out[32])
         usec += 1000000;
         sec -= 1;
     }
-    format_time(sec, (unsigned)usec, true, out);
+    (void)format_time(sec, (unsigned)usec, true, out);
 }
 
 void tb_format_time_s(int64_t ts_s, char out[32])
 {
-    format_time(ts_s, 0, false, out);
+    (void)format_time(ts_s, 0, false, out);
 }
 
 /*
@@ -313,26 +405,47 @@ const char *tb_text_escape(const char *s, struct tb_arena *a)
 
 void tb_json_writer_init(struct tb_json_writer *w, FILE *out)
 {
-    memset(w, 0, sizeof *w);
+    /* not the whole struct: buf needs no clearing */
     w->out = out;
+    w->len = 0;
+    w->depth = 0;
+    w->after_key = false;
+    w->end_line = false;
+    w->items[0] = 0;
+}
+
+void tb_json_writer_flush(struct tb_json_writer *w)
+{
+    w_flush(w);
+}
+
+/* After any value: at depth 0 the top-level value is complete. */
+static inline void value_done(struct tb_json_writer *w)
+{
+    if (w->depth == 0) {
+        if (w->end_line) {
+            w_c(w, '\n');
+        }
+        w_flush(w);
+    }
 }
 
 /* Before any value: a comma unless it follows a key or opens its container. */
-static void value_prefix(struct tb_json_writer *w)
+static inline void value_prefix(struct tb_json_writer *w)
 {
     if (w->after_key) {
         w->after_key = false;
         return;
     }
     if (w->items[w->depth]++ > 0) {
-        put_c(',', w->out);
+        w_c(w, ',');
     }
 }
 
-static void open_container(struct tb_json_writer *w, int ch)
+static void open_container(struct tb_json_writer *w, char ch)
 {
     value_prefix(w);
-    put_c(ch, w->out);
+    w_c(w, ch);
     assert(w->depth < TB_MAX_DEPTH);
     if (w->depth < TB_MAX_DEPTH) {
         w->depth++;
@@ -340,13 +453,14 @@ static void open_container(struct tb_json_writer *w, int ch)
     w->items[w->depth] = 0;
 }
 
-static void close_container(struct tb_json_writer *w, int ch)
+static void close_container(struct tb_json_writer *w, char ch)
 {
     assert(w->depth > 0 && !w->after_key);
     if (w->depth > 0) {
         w->depth--;
     }
-    put_c(ch, w->out);
+    w_c(w, ch);
+    value_done(w);
 }
 
 void tb_json_obj_begin(struct tb_json_writer *w)
@@ -373,83 +487,131 @@ void tb_json_key(struct tb_json_writer *w, const char *key)
 {
     assert(!w->after_key);
     if (w->items[w->depth]++ > 0) {
-        put_c(',', w->out);
+        w_c(w, ',');
     }
-    tb_json_string(w->out, key);
-    put_c(':', w->out);
+    w_string(w, key);
+    w_c(w, ':');
+    w->after_key = true;
+}
+
+void tb_json_key_raw(struct tb_json_writer *w, const char *quoted_colon, size_t n)
+{
+    assert(!w->after_key);
+    if (w->items[w->depth]++ > 0) {
+        w_c(w, ',');
+    }
+    w_mem(w, quoted_colon, n);
     w->after_key = true;
 }
 
 void tb_json_str(struct tb_json_writer *w, const char *s)
 {
     value_prefix(w);
-    tb_json_string(w->out, s);
+    w_string(w, s);
+    value_done(w);
 }
 
 void tb_json_str_n(struct tb_json_writer *w, const char *s, size_t n)
 {
     value_prefix(w);
-    tb_json_string_n(w->out, s, n);
+    w_string_n(w, s, n);
+    value_done(w);
 }
 
 void tb_json_u64(struct tb_json_writer *w, uint64_t v)
 {
     value_prefix(w);
-    put_u64(v, w->out);
+    w_u64(w, v);
+    value_done(w);
 }
 
 void tb_json_i64(struct tb_json_writer *w, int64_t v)
 {
     value_prefix(w);
     if (v < 0) {
-        put_c('-', w->out);
-        put_u64((uint64_t)0 - (uint64_t)v, w->out); /* INT64_MIN too */
-        return;
+        w_c(w, '-');
+        w_u64(w, (uint64_t)0 - (uint64_t)v); /* INT64_MIN too */
+    } else {
+        w_u64(w, (uint64_t)v);
     }
-    put_u64((uint64_t)v, w->out);
+    value_done(w);
 }
 
 void tb_json_bool(struct tb_json_writer *w, bool v)
 {
     value_prefix(w);
-    put_s(v ? "true" : "false", w->out);
+    if (v) {
+        W_LIT(w, "true");
+    } else {
+        W_LIT(w, "false");
+    }
+    value_done(w);
 }
 
 void tb_json_tri(struct tb_json_writer *w, enum tb_tri v)
 {
     value_prefix(w);
-    put_s(v == TB_TRI_YES ? "true" : v == TB_TRI_NO ? "false" : "null", w->out);
+    if (v == TB_TRI_YES) {
+        W_LIT(w, "true");
+    } else if (v == TB_TRI_NO) {
+        W_LIT(w, "false");
+    } else {
+        W_LIT(w, "null");
+    }
+    value_done(w);
 }
 
 void tb_json_null(struct tb_json_writer *w)
 {
     value_prefix(w);
-    put_s("null", w->out);
+    W_LIT(w, "null");
+    value_done(w);
 }
 
 void tb_json_num(struct tb_json_writer *w, double v)
 {
+    char buf[32];
+    int n;
+
     value_prefix(w);
     if (!isfinite(v)) {
-        put_s("null", w->out);
+        W_LIT(w, "null");
+        value_done(w);
         return;
     }
     /* three significant digits: a score of 0.8 prints as 0.8, not 0.800000 */
-    fprintf(w->out, "%.3g", v);
+    n = snprintf(buf, sizeof buf, "%.3g", v);
+    if (n > 0) {
+        w_mem(w, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+    }
+    value_done(w);
+}
+
+/* RFC 3339 strings are digits and punctuation: nothing to escape. */
+static void w_time(struct tb_json_writer *w, const char *buf, size_t n)
+{
+    value_prefix(w);
+    w_c(w, '"');
+    w_mem(w, buf, n);
+    w_c(w, '"');
+    value_done(w);
 }
 
 void tb_json_time_us(struct tb_json_writer *w, int64_t ts_us)
 {
     char buf[32];
+    int64_t sec = ts_us / 1000000, usec = ts_us % 1000000;
 
-    tb_format_time_us(ts_us, buf);
-    tb_json_str(w, buf);
+    if (usec < 0) { /* as tb_format_time_us */
+        usec += 1000000;
+        sec -= 1;
+    }
+    w_time(w, buf, format_time(sec, (unsigned)usec, true, buf));
 }
 
 void tb_json_time_s(struct tb_json_writer *w, int64_t ts_s)
 {
     char buf[32];
 
-    tb_format_time_s(ts_s, buf);
-    tb_json_str(w, buf);
+    w_time(w, buf, format_time(ts_s, 0, false, buf));
 }

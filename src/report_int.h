@@ -19,20 +19,37 @@
  * Streaming JSON writer. Nesting is bounded by TB_MAX_DEPTH (our own
  * output, never the input's choice); deeper calls are a programming error
  * and are caught by assert().
+ *
+ * Output is gathered in buf and reaches the FILE in one fwrite when the
+ * top-level value is complete (or when buf fills up): a session object is
+ * ~6 KB made of hundreds of tiny pieces, and a stdio call per piece was the
+ * largest cost of a JSON run. Nothing else may write to out while a
+ * top-level value is open.
  */
+#define TB_JSON_BUF 16384
 struct tb_json_writer {
     FILE *out;
+    size_t len;      /* bytes pending in buf */
     unsigned depth;
     bool after_key;
+    bool end_line;   /* write '\n' after the top-level value */
     uint32_t items[TB_MAX_DEPTH + 1]; /* values written at each depth */
+    char buf[TB_JSON_BUF];
 };
 
 void tb_json_writer_init(struct tb_json_writer *w, FILE *out);
+void tb_json_writer_flush(struct tb_json_writer *w); /* automatic at the end of a top-level value */
 void tb_json_obj_begin(struct tb_json_writer *w);
 void tb_json_obj_end(struct tb_json_writer *w);
 void tb_json_arr_begin(struct tb_json_writer *w);
 void tb_json_arr_end(struct tb_json_writer *w);
 void tb_json_key(struct tb_json_writer *w, const char *key);
+/*
+ * A key known at compile time that needs no escaping (a string literal of
+ * plain ASCII identifier characters): written as is, no scan, no strlen.
+ */
+void tb_json_key_raw(struct tb_json_writer *w, const char *quoted_colon, size_t n);
+#define TB_JSON_KEY(w, lit) tb_json_key_raw((w), "\"" lit "\":", sizeof("\"" lit "\":") - 1)
 void tb_json_str(struct tb_json_writer *w, const char *s);           /* NULL -> null */
 void tb_json_str_n(struct tb_json_writer *w, const char *s, size_t n); /* NULL -> null */
 void tb_json_u64(struct tb_json_writer *w, uint64_t v);

@@ -38,48 +38,64 @@ static const char *or_unknown(const char *s)
     return s != NULL && s[0] != '\0' ? s : "unknown";
 }
 
-static void key_str(struct tb_json_writer *w, const char *key, const char *value)
-{
-    tb_json_key(w, key);
-    tb_json_str(w, value);
-}
+/*
+ * Keys are string literals written as they are (TB_JSON_KEY); these take
+ * the key first so the call sites read like the output.
+ */
+#define key_str(w, key, value)                                                                     \
+    do {                                                                                           \
+        TB_JSON_KEY(w, key);                                                                       \
+        tb_json_str(w, value);                                                                     \
+    } while (0)
 
-static void key_u64(struct tb_json_writer *w, const char *key, uint64_t value)
-{
-    tb_json_key(w, key);
-    tb_json_u64(w, value);
-}
+#define key_u64(w, key, value)                                                                     \
+    do {                                                                                           \
+        TB_JSON_KEY(w, key);                                                                       \
+        tb_json_u64(w, value);                                                                     \
+    } while (0)
 
 /* 0 means "none" for frame numbers (they are 1-based). */
-static void key_frame(struct tb_json_writer *w, const char *key, uint64_t frame)
+static void frame_value(struct tb_json_writer *w, uint64_t frame)
 {
-    tb_json_key(w, key);
     if (frame == 0) {
         tb_json_null(w);
         return;
     }
     tb_json_u64(w, frame);
 }
+#define key_frame(w, key, frame)                                                                   \
+    do {                                                                                           \
+        TB_JSON_KEY(w, key);                                                                       \
+        frame_value(w, frame);                                                                     \
+    } while (0)
 
 /* -1 means "none" for chain indexes. */
-static void key_index(struct tb_json_writer *w, const char *key, int index)
+static void index_value(struct tb_json_writer *w, int index)
 {
-    tb_json_key(w, key);
     if (index < 0) {
         tb_json_null(w);
         return;
     }
     tb_json_i64(w, index);
 }
+#define key_index(w, key, index)                                                                   \
+    do {                                                                                           \
+        TB_JSON_KEY(w, key);                                                                       \
+        index_value(w, index);                                                                     \
+    } while (0)
 
-static void endpoint(struct tb_json_writer *w, const char *key, const struct tb_endpoint *e)
+static void endpoint_value(struct tb_json_writer *w, const struct tb_endpoint *e)
 {
-    tb_json_key(w, key);
     tb_json_obj_begin(w);
     key_str(w, "ip", e->ip);
     key_u64(w, "port", e->port);
     tb_json_obj_end(w);
 }
+#define endpoint(w, key, e)                                                                        \
+    do {                                                                                           \
+        TB_JSON_KEY(w, key);                                                                       \
+        endpoint_value(w, e);                                                                      \
+    } while (0)
 
 static void string_array(struct tb_json_writer *w, const char *const *items, size_t count)
 {
@@ -147,25 +163,25 @@ static void cert_object(struct tb_json_writer *w, const struct tb_cert *c, bool 
     key_str(w, "subject", p || (c->subject != NULL && c->subject[0] != '\0') ? c->subject : NULL);
     key_str(w, "issuer", p || (c->issuer != NULL && c->issuer[0] != '\0') ? c->issuer : NULL);
     key_str(w, "serial", c->serial_hex);
-    tb_json_key(w, "not_before");
+    TB_JSON_KEY(w, "not_before");
     p ? tb_json_time_s(w, c->not_before) : tb_json_null(w);
-    tb_json_key(w, "not_after");
+    TB_JSON_KEY(w, "not_after");
     p ? tb_json_time_s(w, c->not_after) : tb_json_null(w);
     key_str(w, "sha256", c->sha256_hex);
     key_str(w, "key", p ? c->key_desc : NULL);
     key_str(w, "sig_alg", p ? c->sig_alg : NULL);
-    tb_json_key(w, "san");
+    TB_JSON_KEY(w, "san");
     p ? string_array(w, c->san, c->san_count) : tb_json_null(w);
     /* absent extension: null (no restriction), unlike an empty list */
-    tb_json_key(w, "eku");
+    TB_JSON_KEY(w, "eku");
     p && c->has_eku ? string_array(w, c->eku_names, c->eku_count) : tb_json_null(w);
-    tb_json_key(w, "key_usage");
+    TB_JSON_KEY(w, "key_usage");
     p && c->has_key_usage ? string_array(w, c->ku_names, c->ku_count) : tb_json_null(w);
-    tb_json_key(w, "ca");
+    TB_JSON_KEY(w, "ca");
     p ? tb_json_bool(w, c->has_basic_constraints && c->is_ca) : tb_json_null(w);
-    tb_json_key(w, "self_signed");
+    TB_JSON_KEY(w, "self_signed");
     p ? tb_json_bool(w, c->self_signed) : tb_json_null(w);
-    tb_json_key(w, "valid_at_capture");
+    TB_JSON_KEY(w, "valid_at_capture");
     if (p && at_known) {
         tb_json_bool(w, c->not_before <= at_s && at_s <= c->not_after);
     } else {
@@ -201,9 +217,9 @@ static void cert_verify_object(struct tb_json_writer *w, const struct tb_cert_ve
     }
     tb_json_obj_begin(w);
     key_str(w, "sig_alg", cv->sig_alg != 0 ? tb_sigalg_name(cv->sig_alg, &nb) : NULL);
-    tb_json_key(w, "offered");
+    TB_JSON_KEY(w, "offered");
     tb_json_tri(w, cv->offered);
-    tb_json_key(w, "valid");
+    TB_JSON_KEY(w, "valid");
     tb_json_tri(w, cv->valid);
     key_str(w, "why", cv->why);
     key_frame(w, "frame", cv->frame);
@@ -229,29 +245,29 @@ static void client_auth(struct tb_json_writer *w, const struct tb_session *s)
         sent = tb_tri_from_bool(s->chain[TB_DIR_C2S].total > 0);
     }
     tb_json_obj_begin(w);
-    tb_json_key(w, "requested");
+    TB_JSON_KEY(w, "requested");
     if (cr->seen || sent == TB_TRI_YES) {
         tb_json_bool(w, true);
     } else {
         tb_json_null(w);
     }
-    tb_json_key(w, "ca_names");
+    TB_JSON_KEY(w, "ca_names");
     if (cr->seen) {
         string_array(w, cr->ca_names, cr->ca_count < TB_MAX_CA_NAMES ? cr->ca_count
                                                                       : TB_MAX_CA_NAMES);
     } else {
         tb_json_null(w);
     }
-    tb_json_key(w, "sig_algs");
+    TB_JSON_KEY(w, "sig_algs");
     cr->seen ? code_array(w, &cr->sig_algs, LIST_SIGALG) : tb_json_null(w);
-    tb_json_key(w, "client_sent_certificate");
+    TB_JSON_KEY(w, "client_sent_certificate");
     tb_json_tri(w, sent);
-    tb_json_key(w, "certificate_verify");
+    TB_JSON_KEY(w, "certificate_verify");
     cert_verify_object(w, &s->cv);
     /* extras */
-    tb_json_key(w, "ca_names_total");
+    TB_JSON_KEY(w, "ca_names_total");
     cr->seen ? tb_json_u64(w, cr->ca_total) : tb_json_null(w);
-    tb_json_key(w, "cert_types");
+    TB_JSON_KEY(w, "cert_types");
     if (cr->seen && !cr->tls13) {
         tb_json_arr_begin(w);
         for (size_t i = 0; i < cr->cert_types_count && i < sizeof cr->cert_types; i++) {
@@ -262,7 +278,7 @@ static void client_auth(struct tb_json_writer *w, const struct tb_session *s)
     } else {
         tb_json_null(w);
     }
-    tb_json_key(w, "sig_algs_cert");
+    TB_JSON_KEY(w, "sig_algs_cert");
     cr->seen && cr->sig_algs_cert.count > 0 ? code_array(w, &cr->sig_algs_cert, LIST_SIGALG)
                                             : tb_json_null(w);
     key_frame(w, "frame", cr->seen ? cr->frame : 0);
@@ -277,19 +293,19 @@ static void alert_fields(struct tb_json_writer *w, uint8_t level, uint8_t desc, 
     struct tb_name_buf nb;
     bool hidden = encrypted && !decrypted;
 
-    tb_json_key(w, "level");
+    TB_JSON_KEY(w, "level");
     if (hidden || (level != 1 && level != 2)) {
         tb_json_null(w);
     } else {
         tb_json_str(w, level == 2 ? "fatal" : "warning");
     }
     key_str(w, "description", hidden ? NULL : tb_alert_name(desc, &nb));
-    tb_json_key(w, "code");
+    TB_JSON_KEY(w, "code");
     hidden ? tb_json_null(w) : tb_json_u64(w, desc);
-    tb_json_key(w, "encrypted");
+    TB_JSON_KEY(w, "encrypted");
     tb_json_bool(w, encrypted);
     if (decrypted) {
-        tb_json_key(w, "decrypted");
+        TB_JSON_KEY(w, "decrypted");
         tb_json_bool(w, true);
     }
 }
@@ -347,7 +363,7 @@ static void handshake_array(struct tb_json_writer *w, const struct tb_session *s
                 key_u64(w, "bytes", e->bytes);
             }
             if (e->decrypted) {
-                tb_json_key(w, "decrypted");
+                TB_JSON_KEY(w, "decrypted");
                 tb_json_bool(w, true);
             }
         }
@@ -370,24 +386,34 @@ static void alerts_array(struct tb_json_writer *w, const struct tb_session *s)
     tb_json_arr_end(w);
 }
 
+/* The verdict's summary when no candidate supplies one. */
+static void fallback_summary(const struct tb_session *s, char *summary, size_t size)
+{
+    char cl[TB_ENDPOINT_STR_LEN], sv[TB_ENDPOINT_STR_LEN];
+
+    tb_report_endpoint_str(&s->client, cl);
+    tb_report_endpoint_str(&s->server, sv);
+    if (s->outcome == TB_OUTCOME_INCOMPLETE) {
+        (void)snprintf(summary, size,
+                       "the capture of the handshake between %s and %s is incomplete", cl, sv);
+    } else if (s->outcome == TB_OUTCOME_FAILED) {
+        (void)snprintf(summary, size,
+                       "the handshake between %s and %s failed; no rule explains why", cl, sv);
+    } else {
+        (void)snprintf(summary, size,
+                       "the outcome of the handshake between %s and %s is unknown", cl, sv);
+    }
+}
+
 static void verdict_object(struct tb_json_writer *w, const struct tb_session *s,
                            const struct tb_verdict *v)
 {
     const struct tb_candidate *top =
         v != NULL && v->present && v->cand_count > 0 ? &v->cand[0] : NULL;
-    char cl[TB_ENDPOINT_STR_LEN], sv[TB_ENDPOINT_STR_LEN], summary[256];
+    char summary[256] = "";
 
-    tb_report_endpoint_str(&s->client, cl);
-    tb_report_endpoint_str(&s->server, sv);
-    if (s->outcome == TB_OUTCOME_INCOMPLETE) {
-        (void)snprintf(summary, sizeof summary,
-                       "the capture of the handshake between %s and %s is incomplete", cl, sv);
-    } else if (s->outcome == TB_OUTCOME_FAILED) {
-        (void)snprintf(summary, sizeof summary,
-                       "the handshake between %s and %s failed; no rule explains why", cl, sv);
-    } else {
-        (void)snprintf(summary, sizeof summary,
-                       "the outcome of the handshake between %s and %s is unknown", cl, sv);
+    if (top == NULL || top->summary == NULL) {
+        fallback_summary(s, summary, sizeof summary);
     }
 
     tb_json_obj_begin(w);
@@ -396,15 +422,15 @@ static void verdict_object(struct tb_json_writer *w, const struct tb_session *s,
     key_str(w, "cause", top != NULL ? or_unknown(top->cause) : "unknown");
     key_str(w, "confidence", top != NULL && v->confidence != NULL ? v->confidence : "low");
     key_str(w, "summary", top != NULL && top->summary != NULL ? top->summary : summary);
-    tb_json_key(w, "candidates");
+    TB_JSON_KEY(w, "candidates");
     tb_json_arr_begin(w);
     for (size_t i = 0; top != NULL && i < v->cand_count && i < TB_MAX_CANDIDATES; i++) {
         const struct tb_candidate *k = &v->cand[i];
         tb_json_obj_begin(w);
         key_str(w, "cause", or_unknown(k->cause));
-        tb_json_key(w, "score");
+        TB_JSON_KEY(w, "score");
         tb_json_num(w, k->score);
-        tb_json_key(w, "evidence");
+        TB_JSON_KEY(w, "evidence");
         string_array(w, k->evidence, k->evidence_count < TB_MAX_EVIDENCE ? k->evidence_count
                                                                           : TB_MAX_EVIDENCE);
         key_str(w, "rule", k->rule_id);
@@ -415,10 +441,10 @@ static void verdict_object(struct tb_json_writer *w, const struct tb_session *s,
     }
     tb_json_arr_end(w);
     key_str(w, "likely_log", top != NULL ? top->likely_log : NULL);
-    tb_json_key(w, "fix");
+    TB_JSON_KEY(w, "fix");
     string_array(w, top != NULL ? top->fix : NULL,
                  top != NULL && top->fix_count < TB_MAX_FIX ? top->fix_count : TB_MAX_FIX);
-    tb_json_key(w, "rules");
+    TB_JSON_KEY(w, "rules");
     string_array(w, v != NULL ? v->rules_fired : NULL,
                  v != NULL && v->rules_fired_count < TB_MAX_RULES_FIRED ? v->rules_fired_count
                                                                         : TB_MAX_RULES_FIRED);
@@ -440,7 +466,7 @@ static void ndpi_object(struct tb_json_writer *w, const struct tb_session *s)
     key_str(w, "app", s->ndpi_app);
     key_str(w, "ja3", s->ja3);
     key_str(w, "ja3s", s->ja3s);
-    tb_json_key(w, "risks");
+    TB_JSON_KEY(w, "risks");
     string_array(w, s->ndpi_risks, s->ndpi_risk_count < 16 ? s->ndpi_risk_count : 16);
     key_str(w, "category", s->ndpi_category);
     key_str(w, "ja4", s->ja4);
@@ -459,20 +485,20 @@ static void client_hello_object(struct tb_json_writer *w, const struct tb_sessio
     tb_json_obj_begin(w);
     key_frame(w, "frame", ch->frame);
     key_str(w, "legacy_version", tb_version_name(ch->legacy_version, &nb));
-    tb_json_key(w, "versions");
+    TB_JSON_KEY(w, "versions");
     code_array(w, &ch->versions, LIST_VERSION);
-    tb_json_key(w, "cipher_suites");
+    TB_JSON_KEY(w, "cipher_suites");
     code_array(w, &ch->cipher_suites, LIST_CIPHER);
     key_u64(w, "cipher_suites_total", ch->cipher_suites.total);
-    tb_json_key(w, "groups");
+    TB_JSON_KEY(w, "groups");
     code_array(w, &ch->groups, LIST_GROUP);
-    tb_json_key(w, "key_shares");
+    TB_JSON_KEY(w, "key_shares");
     code_array(w, &ch->key_share_groups, LIST_GROUP);
-    tb_json_key(w, "sig_algs");
+    TB_JSON_KEY(w, "sig_algs");
     code_array(w, &ch->sig_algs, LIST_SIGALG);
-    tb_json_key(w, "post_handshake_auth");
+    TB_JSON_KEY(w, "post_handshake_auth");
     tb_json_bool(w, ch->has_post_handshake_auth);
-    tb_json_key(w, "sslv2_format");
+    TB_JSON_KEY(w, "sslv2_format");
     tb_json_bool(w, ch->sslv2_format);
     tb_json_obj_end(w);
 }
@@ -486,54 +512,54 @@ static void chain_report_object(struct tb_json_writer *w, const struct tb_chain 
         return;
     }
     tb_json_obj_begin(w);
-    tb_json_key(w, "empty");
+    TB_JSON_KEY(w, "empty");
     tb_json_bool(w, r->empty);
     key_index(w, "parse_error_index", r->any_parse_error ? r->parse_error_index : -1);
-    tb_json_key(w, "order_ok");
+    TB_JSON_KEY(w, "order_ok");
     tb_json_bool(w, r->order_ok);
     key_index(w, "first_break", r->first_break);
-    tb_json_key(w, "duplicates");
+    TB_JSON_KEY(w, "duplicates");
     tb_json_bool(w, r->has_duplicates);
-    tb_json_key(w, "unrelated");
+    TB_JSON_KEY(w, "unrelated");
     tb_json_bool(w, r->has_unrelated);
-    tb_json_key(w, "root_included");
+    TB_JSON_KEY(w, "root_included");
     tb_json_bool(w, r->root_included);
-    tb_json_key(w, "leaf_self_signed");
+    TB_JSON_KEY(w, "leaf_self_signed");
     tb_json_bool(w, r->leaf_self_signed);
-    tb_json_key(w, "missing_intermediate");
+    TB_JSON_KEY(w, "missing_intermediate");
     tb_json_bool(w, r->missing_intermediate);
     key_str(w, "missing_issuer", r->missing_issuer);
     key_index(w, "expired_index", r->expired_index);
-    tb_json_key(w, "expired_for_s");
+    TB_JSON_KEY(w, "expired_for_s");
     r->expired_index >= 0 ? tb_json_i64(w, r->expired_for) : tb_json_null(w);
     key_index(w, "not_yet_valid_index", r->not_yet_valid_index);
-    tb_json_key(w, "not_yet_valid_for_s");
+    TB_JSON_KEY(w, "not_yet_valid_for_s");
     r->not_yet_valid_index >= 0 ? tb_json_i64(w, r->not_yet_valid_for) : tb_json_null(w);
-    tb_json_key(w, "leaf_eku_ok");
+    TB_JSON_KEY(w, "leaf_eku_ok");
     tb_json_bool(w, r->leaf_eku_ok);
-    tb_json_key(w, "leaf_ku_ok");
+    TB_JSON_KEY(w, "leaf_ku_ok");
     tb_json_bool(w, r->leaf_ku_ok);
-    tb_json_key(w, "intermediates_are_ca");
+    TB_JSON_KEY(w, "intermediates_are_ca");
     tb_json_bool(w, r->intermediates_are_ca);
-    tb_json_key(w, "path_len_ok");
+    TB_JSON_KEY(w, "path_len_ok");
     tb_json_bool(w, r->path_len_ok);
     key_index(w, "weak_key_index", r->weak_key_index);
     key_index(w, "weak_signature_index", r->weak_signature_index);
-    tb_json_key(w, "name_matches_sni");
+    TB_JSON_KEY(w, "name_matches_sni");
     tb_json_tri(w, r->name_matches_sni);
-    tb_json_key(w, "issuer_in_ca_list");
+    TB_JSON_KEY(w, "issuer_in_ca_list");
     tb_json_tri(w, r->issuer_in_ca_list);
-    tb_json_key(w, "key_type_allowed");
+    TB_JSON_KEY(w, "key_type_allowed");
     tb_json_tri(w, r->key_type_allowed);
-    tb_json_key(w, "leaf_sig_alg_offered");
+    TB_JSON_KEY(w, "leaf_sig_alg_offered");
     tb_json_tri(w, r->leaf_sig_alg_offered);
-    tb_json_key(w, "trusted");
+    TB_JSON_KEY(w, "trusted");
     tb_json_tri(w, r->trusted);
-    tb_json_key(w, "verify_error");
+    TB_JSON_KEY(w, "verify_error");
     r->verify_error[0] != '\0'
         ? tb_json_str_n(w, r->verify_error, strnlen(r->verify_error, sizeof r->verify_error))
         : tb_json_null(w);
-    tb_json_key(w, "total");
+    TB_JSON_KEY(w, "total");
     tb_json_u64(w, ch->total);
     tb_json_obj_end(w);
 }
@@ -560,7 +586,7 @@ static void extras(struct tb_json_writer *w, const struct tb_session *s, const s
 {
     struct tb_name_buf nb;
 
-    tb_json_key(w, "stage");
+    TB_JSON_KEY(w, "stage");
     if (f != NULL && f->v[TB_F_stage].known) {
         tb_json_str(w, f->v[TB_F_stage].s);
     } else {
@@ -571,10 +597,10 @@ static void extras(struct tb_json_writer *w, const struct tb_session *s, const s
     key_str(w, "alpn_selected", s->sh.seen ? s->sh.alpn : NULL);
     key_str(w, "hrr_group",
             s->sh.hrr_seen && s->sh.hrr_group != 0 ? tb_group_name(s->sh.hrr_group, &nb) : NULL);
-    tb_json_key(w, "decrypted");
+    TB_JSON_KEY(w, "decrypted");
     tb_json_bool(w, s->decrypted);
     /* The first line of decrypted application data per side (an HTTP status line). */
-    tb_json_key(w, "app_first_line");
+    TB_JSON_KEY(w, "app_first_line");
     if (s->app_first_line[TB_DIR_C2S] == NULL && s->app_first_line[TB_DIR_S2C] == NULL) {
         tb_json_null(w);
     } else {
@@ -583,37 +609,37 @@ static void extras(struct tb_json_writer *w, const struct tb_session *s, const s
         key_str(w, "server", s->app_first_line[TB_DIR_S2C]);
         tb_json_obj_end(w);
     }
-    tb_json_key(w, "client_hello");
+    TB_JSON_KEY(w, "client_hello");
     client_hello_object(w, s);
-    tb_json_key(w, "server_certificate_verify");
+    TB_JSON_KEY(w, "server_certificate_verify");
     cert_verify_object(w, &s->scv);
-    tb_json_key(w, "server_key_exchange");
+    TB_JSON_KEY(w, "server_key_exchange");
     if (s->ske_sig_alg != 0) {
         tb_json_obj_begin(w);
         key_str(w, "sig_alg", tb_sigalg_name(s->ske_sig_alg, &nb));
-        tb_json_key(w, "valid");
+        TB_JSON_KEY(w, "valid");
         tb_json_tri(w, s->ske_valid);
         tb_json_obj_end(w);
     } else {
         tb_json_null(w);
     }
-    tb_json_key(w, "chain_analysis");
+    TB_JSON_KEY(w, "chain_analysis");
     tb_json_obj_begin(w);
-    tb_json_key(w, "server");
+    TB_JSON_KEY(w, "server");
     chain_report_object(w, &s->chain[TB_DIR_S2C]);
-    tb_json_key(w, "client");
+    TB_JSON_KEY(w, "client");
     chain_report_object(w, &s->chain[TB_DIR_C2S]);
     tb_json_obj_end(w);
-    tb_json_key(w, "tcp");
+    TB_JSON_KEY(w, "tcp");
     tb_json_obj_begin(w);
-    tb_json_key(w, "syn");
+    TB_JSON_KEY(w, "syn");
     tb_json_bool(w, s->saw_syn);
-    tb_json_key(w, "client");
+    TB_JSON_KEY(w, "client");
     dir_stats_object(w, &s->dir[TB_DIR_C2S]);
-    tb_json_key(w, "server");
+    TB_JSON_KEY(w, "server");
     dir_stats_object(w, &s->dir[TB_DIR_S2C]);
     tb_json_obj_end(w);
-    tb_json_key(w, "anomalies");
+    TB_JSON_KEY(w, "anomalies");
     tb_json_arr_begin(w);
     for (size_t i = 0; i < sizeof anomaly_ids / sizeof anomaly_ids[0]; i++) {
         if (s->anomalies & anomaly_ids[i].bit) {
@@ -631,6 +657,7 @@ void tb_report_json_session(FILE *out, const struct tb_session *s, const struct 
     uint16_t version = s->version != 0 ? s->version : s->sh.seen ? s->sh.version : 0;
 
     tb_json_writer_init(&w, out);
+    w.end_line = true; /* the '\n' goes out in the object's single write */
     tb_json_obj_begin(&w);
     key_u64(&w, "schema", 1);
     key_str(&w, "type", "session");
@@ -638,20 +665,20 @@ void tb_report_json_session(FILE *out, const struct tb_session *s, const struct 
     key_u64(&w, "id", s->id);
     key_frame(&w, "first_frame", s->first_frame);
     key_frame(&w, "last_frame", s->last_frame);
-    tb_json_key(&w, "start");
+    TB_JSON_KEY(&w, "start");
     tb_json_time_us(&w, s->start_us);
-    tb_json_key(&w, "end");
+    TB_JSON_KEY(&w, "end");
     tb_json_time_us(&w, s->end_us);
     endpoint(&w, "client", &s->client);
     endpoint(&w, "server", &s->server);
     key_str(&w, "version", version != 0 ? tb_version_name(version, &nb) : NULL);
-    tb_json_key(&w, "sni");
+    TB_JSON_KEY(&w, "sni");
     if (s->ch.sni != NULL) {
         tb_json_str_n(&w, s->ch.sni, s->ch.sni_len > 0 ? s->ch.sni_len : strlen(s->ch.sni));
     } else {
         tb_json_null(&w);
     }
-    tb_json_key(&w, "alpn");
+    TB_JSON_KEY(&w, "alpn");
     if (s->ch.seen) {
         string_array(&w, s->ch.alpn, s->ch.alpn_count < TB_MAX_ALPN ? s->ch.alpn_count
                                                                      : TB_MAX_ALPN);
@@ -659,28 +686,27 @@ void tb_report_json_session(FILE *out, const struct tb_session *s, const struct 
         tb_json_null(&w);
     }
     key_str(&w, "cipher", s->sh.seen ? tb_cipher_name(s->sh.cipher, &nb) : NULL);
-    tb_json_key(&w, "resumed");
+    TB_JSON_KEY(&w, "resumed");
     s->sh.seen ? tb_json_bool(&w, s->resumed) : tb_json_null(&w);
-    tb_json_key(&w, "client_auth");
+    TB_JSON_KEY(&w, "client_auth");
     client_auth(&w, s);
-    tb_json_key(&w, "server_chain");
+    TB_JSON_KEY(&w, "server_chain");
     chain_array(&w, s, &s->chain[TB_DIR_S2C]);
-    tb_json_key(&w, "client_chain");
+    TB_JSON_KEY(&w, "client_chain");
     chain_array(&w, s, &s->chain[TB_DIR_C2S]);
-    tb_json_key(&w, "handshake");
+    TB_JSON_KEY(&w, "handshake");
     handshake_array(&w, s);
-    tb_json_key(&w, "alerts");
+    TB_JSON_KEY(&w, "alerts");
     alerts_array(&w, s);
     key_str(&w, "outcome", tb_outcome_name(s->outcome));
     if (s->outcome != TB_OUTCOME_SUCCESS) {
-        tb_json_key(&w, "verdict");
+        TB_JSON_KEY(&w, "verdict");
         verdict_object(&w, s, v);
     }
-    tb_json_key(&w, "ndpi");
+    TB_JSON_KEY(&w, "ndpi");
     ndpi_object(&w, s);
     extras(&w, s, f);
     tb_json_obj_end(&w);
-    fputc('\n', out);
 }
 
 void tb_report_json_error(FILE *out, const char *file, uint64_t frame, const char *message)
@@ -688,6 +714,7 @@ void tb_report_json_error(FILE *out, const char *file, uint64_t frame, const cha
     struct tb_json_writer w;
 
     tb_json_writer_init(&w, out);
+    w.end_line = true;
     tb_json_obj_begin(&w);
     key_u64(&w, "schema", 1);
     key_str(&w, "type", "error");
@@ -695,5 +722,4 @@ void tb_report_json_error(FILE *out, const char *file, uint64_t frame, const cha
     key_frame(&w, "frame", frame);
     key_str(&w, "message", message);
     tb_json_obj_end(&w);
-    fputc('\n', out);
 }
