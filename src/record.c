@@ -806,7 +806,10 @@ static void promote_encrypted_alerts(struct tb_tls *t)
             }
         }
         both_finished_before = fin_c && fin_s;
-        a->likely_fatal = s->tls13 ? !data_before : !both_finished_before;
+        /* A capture that starts mid-connection cannot place an encrypted alert in
+         * a handshake it never saw: most likely the end of the connection. */
+        a->likely_fatal = (s->ch.seen || s->sh.seen) &&
+                          (s->tls13 ? !data_before : !both_finished_before);
     }
     /*
      * An alert sent after the peer's FIN or RST is a reaction to the close (the
@@ -931,6 +934,20 @@ static bool gap_during_handshake(const struct tb_session *s)
     return false;
 }
 
+/* What a client that checks after the handshake would refuse, visible in the clear. */
+static bool server_credentials_visibly_bad(const struct tb_session *s)
+{
+    const struct tb_chain *c = &s->chain[TB_DIR_S2C];
+    const struct tb_chain_report *r = &c->report;
+
+    if (!c->analyzed || c->count == 0) {
+        return false;
+    }
+    return r->expired_index >= 0 || r->not_yet_valid_index >= 0 || r->trusted == TB_TRI_NO ||
+           r->leaf_self_signed || !r->leaf_eku_ok || r->name_matches_sni == TB_TRI_NO ||
+           r->any_parse_error;
+}
+
 /* The handshake completed and the client closed first without sending any data. */
 static bool client_left_at_once(const struct tb_session *s)
 {
@@ -991,9 +1008,11 @@ static void decide_outcome(struct tb_tls *t, bool capture_end)
         s->outcome = TB_OUTCOME_FAILED;
         return;
     }
-    if (complete && client_left_at_once(s)) {
+    if (complete && client_left_at_once(s) && server_credentials_visibly_bad(s)) {
         /* Node.js, .NET on Linux and curl check the server certificate (or its
-         * name) after the handshake and just close: no data, no alert. */
+         * name) after the handshake and just close: no data, no alert. Browsers
+         * do the same with speculative connections they end up not using, so it
+         * takes a visible defect in the server chain to call it a rejection. */
         s->outcome = TB_OUTCOME_FAILED;
         return;
     }
