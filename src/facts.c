@@ -350,6 +350,16 @@ void tb_facts_compute(struct tb_session *s, bool have_trust_store, struct tb_fac
     const struct tb_alert *fatal = tb_session_first_fatal(s);
     size_t stop_at = fatal != NULL && fatal->after_event >= 0 ? (size_t)fatal->after_event
                                                               : s->event_count;
+    if (fatal == NULL) {
+        /* Without an alert the failure point is the first close: what came after it
+         * (a server flight crossing a client's FIN) was not what the closer saw. */
+        for (size_t i = 0; i < s->event_count; i++) {
+            if (s->events[i].kind == TB_EV_FIN || s->events[i].kind == TB_EV_RST) {
+                stop_at = i;
+                break;
+            }
+        }
+    }
     set_str(f, TB_F_stage, stage_of(s, s->event_count));
     bool complete = s->dir[0].saw_finished && s->dir[1].saw_finished;
     if (s->tls13) {

@@ -452,7 +452,10 @@ static void chain_checks(struct text_ctx *c, enum tb_dir dir, size_t *count)
         check(c, count, tb_arena_printf(a, "%s certificate %s is self-signed", who,
                                         cert_label(c, leaf(ch))));
     }
-    if (r->missing_intermediate) {
+    /* Chains leave their root out: a missing issuer is only a finding when the
+     * leaf came alone, or when --ca-file knows it as an intermediate. */
+    if (r->missing_intermediate &&
+        (ch->count == 1 || r->missing_issuer_in_store == TB_TRI_YES)) {
         check(c, count,
               tb_arena_printf(a, "%s chain: the issuer of its last certificate, %s, was not sent",
                               who, r->missing_issuer != NULL ? esc(c, r->missing_issuer) : "(?)"));
