@@ -21,7 +21,8 @@
 #
 # Needs root (tcpdump, ip netns), openssl, tcpdump, tshark/dumpcap/editcap,
 # python3; per scenario family also gnutls-bin, golang-go, a JDK, nginx, curl,
-# postgresql, postfix, dovecot-imapd, dovecot-pop3d, vsftpd, slapd, ldap-utils.
+# postgresql, postfix, dovecot-imapd, dovecot-pop3d, vsftpd, slapd, ldap-utils,
+# mariadb-server, mariadb-client, prosody.
 set -euo pipefail
 export LC_ALL=C
 
@@ -163,6 +164,7 @@ client_input() {  # what the client gets on stdin (run in the background; TERM s
     imap) nap 0.7; printf 'a CAPABILITY\n'; nap 0.3; printf 'b AUTHENTICATE EXTERNAL =\n'; nap 0.5; printf 'c LOGOUT\n'; nap 1 ;;
     smtp) nap 0.7; printf 'EHLO client.test\n'; nap 0.3; printf 'QUIT\n'; nap 1 ;;
     pop3) nap 0.7; printf 'CAPA\n'; nap 0.3; printf 'AUTH EXTERNAL =\n'; nap 0.5; printf 'QUIT\n'; nap 1 ;;
+    xmpp) nap 0.7; printf '%s\n' "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='server.test' version='1.0'>"; nap 0.5; printf '</stream:stream>\n'; nap 1 ;;
     ftp)  nap 0.7; printf 'FEAT\n'; nap 0.3; printf 'PBSZ 0\n'; nap 0.3; printf 'PROT P\n'; nap 0.3; printf 'QUIT\n'; nap 1 ;;
   esac
 }
@@ -776,7 +778,93 @@ ldapsearch_client() {  # VER  Variables: LD_CERT (client certificate file), LD_K
 }
 ldap_defaults() { LD_CERT=client-rsa.chain.pem LD_KEY=client-rsa.key; }
 
-defaults() { os_defaults; go_defaults; gnutls_defaults; java_defaults; nginx_defaults; mbedtls_defaults; node_defaults; pg_defaults; pf_defaults; dv_defaults; ftp_defaults; ldap_defaults; }
+# MariaDB 10.11 (MySQL protocol: the server's greeting, the client's 32-byte
+# SSL Request with CLIENT_SSL, then TLS): a private instance (mariadb-install-db
+# into $WORK, then mariadbd in the foreground as user mysql, networking on
+# $H:$P only, no socket shared with anything else, grant tables in force),
+# ssl_cert = the samples server chain, ssl_ca = the root, tls_version = the
+# scenario's version. --init-file creates the account 'client-rsa'@'%'
+# REQUIRE X509 (any certificate that verifies against ssl_ca). Debian builds
+# both mariadbd and libmariadb against OpenSSL 3; neither honours
+# SSLKEYLOGFILE, so these captures have no key log.
+mariadb_server() {  # VER
+  need mariadbd mariadb-server
+  local v=$1 d=$WORK/mariadb-$P
+  chmod 711 "$WORK"
+  mkdir -p "$d/data" "$d/run"; chown mysql: "$d/data" "$d/run"
+  install -o mysql -m 644 "$(K server.chain.pem)" "$d/server.chain.pem"; install -o mysql -m 644 "$(K root-ca.crt)" "$d/ca.crt"
+  install -o mysql -m 600 "$(K server.key)" "$d/server.key"
+  timeout 120 mariadb-install-db --no-defaults --datadir="$d/data" --user=mysql --auth-root-authentication-method=socket \
+    --skip-test-db >"$d/install.log" 2>&1 || die "mariadb-install-db failed: $(tail -3 "$d/install.log")"
+  cat > "$d/init.sql" <<EOF
+CREATE USER IF NOT EXISTS 'client-rsa'@'%' REQUIRE X509;
+GRANT USAGE ON *.* TO 'client-rsa'@'%';
+EOF
+  chown mysql: "$d/init.sql"
+  # the error log goes to stderr; the general log (one "Connect" line per login, with the
+  # transport) to a file the wrapper prints when the instance is stopped
+  SRV=(bash -c 'd=$1; shift; trap "kill -TERM \$p 2>/dev/null; wait \$p; cat \"\$d/run/general.log\" 2>/dev/null; exit 0" TERM; "$@" & p=$!; wait $p' mariadbd "$d"
+       mariadbd --no-defaults --user=mysql --datadir="$d/data" --socket="$d/run/mysqld.sock" --pid-file="$d/run/mysqld.pid"
+       --bind-address="$H" --port="$P" --skip-name-resolve --log-warnings=4 --skip-log-bin
+       --general-log --general-log-file="$d/run/general.log"
+       --innodb-buffer-pool-size=16M --init-file="$d/init.sql"
+       --ssl-cert="$d/server.chain.pem" --ssl-key="$d/server.key" --ssl-ca="$d/ca.crt" --tls-version="TLSv$v")
+  SRV_KIND=daemon SSTACK=mariadb DISSECTOR=mysql
+  SLOG_RE='Connect.*using|Aborted connection|Access denied|\[ERROR\]|SSL error'
+  return 0
+}
+mysql_client() {  # VER  Variables: MY_CERT (client certificate file), MY_KEY, MY_USER
+  need mariadb mariadb-client
+  local v=$1
+  CLI=(mariadb --no-defaults --protocol=TCP -h "$H" -P "$P" -u "$MY_USER" --connect-timeout=10
+       --ssl --ssl-verify-server-cert --ssl-ca="$(K root-ca.crt)" --ssl-cert="$(K "$MY_CERT")" --ssl-key="$(K "$MY_KEY")"
+       --tls-version="TLSv$v" -e "SHOW SESSION STATUS WHERE Variable_name IN ('Ssl_version','Ssl_cipher'); SELECT CURRENT_USER()")
+  CLI_IN=none CSTACK=mysql
+  CLOG_RE='ERROR|error|Ssl_|client-rsa'
+}
+my_defaults() { MY_CERT=client-rsa.chain.pem MY_KEY=client-rsa.key MY_USER=client-rsa; }
+
+# Prosody 0.12 XMPP c2s (STARTTLS, RFC 6120 5.4): a private instance in the
+# foreground (-F, log to the console) as user prosody, config
+# and data under $WORK, c2s on $H:$P only (direct TLS, s2s and HTTP off),
+# c2s_require_encryption = true, one VirtualHost server.test with ssl =
+# XP_CERT chain + key, cafile = the root, protocol pinned to the version.
+# LuaSec (OpenSSL 3). Prosody has no client-certificate authentication
+# without a community module: these are server-certificate scenarios.
+prosody_server() {  # VER  Variables: XP_CERT (server certificate base)
+  need prosody prosody
+  local v=$1 d=$WORK/prosody-$P
+  chmod 711 "$WORK"
+  mkdir -p "$d/data"
+  install -m 644 "$(K "$XP_CERT.chain.pem")" "$d/server.chain.pem"; install -m 644 "$(K root-ca.crt)" "$d/ca.crt"
+  install -o prosody -m 600 "$(K "$XP_CERT.key")" "$d/server.key"
+  cat > "$d/prosody.cfg.lua" <<EOF
+pidfile = "$d/prosody.pid"
+data_path = "$d/data"
+certificates = "$d"
+log = { { levels = { min = "debug" }, to = "console" } }
+modules_enabled = { "tls", "saslauth", "disco" }
+modules_disabled = { "s2s", "offline", "c2s_csi" }
+c2s_ports = { $P }
+c2s_interfaces = { "$H" }
+c2s_direct_tls_ports = {}
+s2s_ports = {}
+http_ports = {}
+https_ports = {}
+c2s_require_encryption = true
+authentication = "internal_plain"
+ssl = { certificate = "$d/server.chain.pem", key = "$d/server.key", cafile = "$d/ca.crt", protocol = "tlsv${v/./_}" }
+VirtualHost "server.test"
+EOF
+  chown -R prosody: "$d"
+  SRV=(runuser -u prosody -- prosody --config "$d/prosody.cfg.lua" -F)
+  SRV_KIND=daemon SSTACK=prosody DISSECTOR=xmpp
+  SLOG_RE='TLS handshake (complete|error)|Stream encrypted|Client disconnected'
+  return 0
+}
+xp_defaults() { XP_CERT=server; }
+
+defaults() { os_defaults; go_defaults; gnutls_defaults; java_defaults; nginx_defaults; mbedtls_defaults; node_defaults; pg_defaults; pf_defaults; dv_defaults; ftp_defaults; ldap_defaults; my_defaults; xp_defaults; }
 
 # shorthand for the OpenSSL <-> OpenSSL pair
 osos() {  # VER
@@ -863,6 +951,8 @@ HDR=$'file\tscenario\ttls_version\tserver_stack\tclient_stack\tserver_log\tclien
   [ -x /usr/lib/dovecot/pop3 ] && echo "dovecot-pop3d: $(dpkg-query -W -f '${Version}' dovecot-pop3d 2>/dev/null)"
   command -v vsftpd >/dev/null && echo "vsftpd: $(timeout 5 vsftpd -v 0>&1 2>/dev/null | sed -n 's/^vsftpd: version //p') (vsftpd $(dpkg-query -W -f '${Version}' vsftpd 2>/dev/null))"
   command -v slapd >/dev/null && echo "slapd: $(slapd -VV 2>&1 | sed -n 's/.*\(slapd [0-9][^ ]*\).*/\1/p' | head -1) (slapd $(dpkg-query -W -f '${Version}' slapd 2>/dev/null), ldap-utils $(dpkg-query -W -f '${Version}' ldap-utils 2>/dev/null), libgnutls30 $(dpkg-query -W -f '${Version}' libgnutls30 2>/dev/null))"
+  command -v mariadbd >/dev/null && echo "mariadb: $(mariadbd --version 2>/dev/null | sed 's/^.*Ver //') (mariadb-server $(dpkg-query -W -f '${Version}' mariadb-server 2>/dev/null), libmariadb3 $(dpkg-query -W -f '${Version}' libmariadb3 2>/dev/null))"
+  command -v prosody >/dev/null && echo "prosody: $(dpkg-query -W -f '${Version}' prosody 2>/dev/null) (lua-sec $(dpkg-query -W -f '${Version}' lua-sec 2>/dev/null))"
   echo "tcpdump: $(tcpdump --version 2>&1 | head -1)"
   echo "tshark: $(tshark --version | head -1)"
 } > "$OUTDIR/VERSIONS.txt" 2>/dev/null || true

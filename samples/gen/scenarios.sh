@@ -279,6 +279,18 @@ scn_slapd-ldapsearch-ca-list-excludes-issuer-tls12() { LD_CERT=client-untrusted.
 # post-handshake rejection (rule post-handshake-server-close-untrusted-client).
 scn_slapd-openssl-untrusted-client-ca-tls12()        { CCERT=client-untrusted CKEY=client-untrusted CCHAIN=0; slapd_server 1.2; os_client 1.2; CLI+=(-starttls ldap -keylogfile "$CK"); CLI_IN=none; srv_rejects client_certificate unknown_ca; }
 
+# MariaDB 10.11 (MySQL SSL Request, then TLS; ssl_ca = root, account REQUIRE X509) <-> mariadb
+# client (libmariadb, OpenSSL; --ssl-verify-server-cert). No key log: neither side writes one.
+scn_mariadb-mysql-success-tls12()             { mariadb_server 1.2; mysql_client 1.2; ok; }
+scn_mariadb-mysql-untrusted-client-ca-tls12() { MY_CERT=client-untrusted.crt MY_KEY=client-untrusted.key; mariadb_server 1.2; mysql_client 1.2; srv_rejects client_certificate unknown_ca; }
+
+# Prosody 0.12 XMPP c2s (STARTTLS, c2s_require_encryption; LuaSec/OpenSSL) <-> openssl s_client
+# -starttls xmpp -xmpphost server.test (a key log in TLS 1.2 too); inside TLS the client restarts the
+# stream and closes it. No client-certificate authentication in stock Prosody: server-side scenarios.
+xp_cli() { os_client "$1"; CLI+=(-starttls xmpp -xmpphost server.test -nocommands); [ "$1" = 1.2 ] && CLI+=(-keylogfile "$CK"); CLI_IN=xmpp; CLOG_RE='verify error|Verification error|alert|error|^New, TLS'; }
+scn_prosody-openssl-success-tls12()           { prosody_server 1.2; xp_cli 1.2; ok; }
+scn_prosody-openssl-hostname-mismatch-tls12() { XP_CERT=server-wronghost; prosody_server 1.2; xp_cli 1.2; cli_rejects server_certificate hostname_mismatch; }
+
 # ---- capture defects -----------------------------------------------------------------------------
 # a segment of the client's certificate flight is missing from the capture
 pre_openssl-client-flight-gap-tls12() { NET=veth-mtu; }
