@@ -13,16 +13,6 @@ struct tb_reader tb_rd_init(const uint8_t *buf, size_t len)
     return r;
 }
 
-size_t tb_rd_left(const struct tb_reader *r)
-{
-    return r->end - r->pos;
-}
-
-bool tb_rd_ok(const struct tb_reader *r)
-{
-    return r->err == TB_OK;
-}
-
 size_t tb_rd_offset(const struct tb_reader *r)
 {
     return r->pos;
@@ -50,24 +40,6 @@ static bool need(struct tb_reader *r, size_t n)
     return true;
 }
 
-uint8_t tb_rd_u8(struct tb_reader *r)
-{
-    if (!need(r, 1)) {
-        return 0;
-    }
-    return r->buf[r->pos++];
-}
-
-uint16_t tb_rd_u16(struct tb_reader *r)
-{
-    if (!need(r, 2)) {
-        return 0;
-    }
-    const uint8_t *p = r->buf + r->pos;
-    r->pos += 2;
-    return (uint16_t)((unsigned)p[0] << 8 | p[1]);
-}
-
 uint32_t tb_rd_u24(struct tb_reader *r)
 {
     if (!need(r, 3)) {
@@ -78,24 +50,6 @@ uint32_t tb_rd_u24(struct tb_reader *r)
     return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
 }
 
-uint32_t tb_rd_u32(struct tb_reader *r)
-{
-    if (!need(r, 4)) {
-        return 0;
-    }
-    const uint8_t *p = r->buf + r->pos;
-    r->pos += 4;
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-uint8_t tb_rd_peek_u8(const struct tb_reader *r, size_t ahead)
-{
-    if (ahead >= r->end - r->pos) {
-        return 0;
-    }
-    return r->buf[r->pos + ahead];
-}
-
 uint16_t tb_rd_peek_u16(const struct tb_reader *r, size_t ahead)
 {
     if (r->end - r->pos < 2 || ahead > r->end - r->pos - 2) {
@@ -103,16 +57,6 @@ uint16_t tb_rd_peek_u16(const struct tb_reader *r, size_t ahead)
     }
     const uint8_t *p = r->buf + r->pos + ahead;
     return (uint16_t)((unsigned)p[0] << 8 | p[1]);
-}
-
-const uint8_t *tb_rd_bytes(struct tb_reader *r, size_t n)
-{
-    if (!need(r, n)) {
-        return NULL;
-    }
-    const uint8_t *p = r->buf + r->pos;
-    r->pos += n;
-    return p;
 }
 
 void tb_rd_copy(struct tb_reader *r, void *out, size_t n)
