@@ -95,8 +95,26 @@ const char *tb_default_rule_dir(void)
     struct stat st;
     const char *env = getenv("TLSBLAME_RULES");
 
+    static char beside_exe[4096];
+    char exe[4000];
+    ssize_t n;
+
     if (env != NULL && env[0] != '\0') {
         return env;
+    }
+    /* Installed under any PREFIX (make install PREFIX=... DESTDIR=...): the rules
+     * sit at ../share/tlsblame/rules from the binary, whatever was compiled in. */
+    n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash != NULL) {
+            *slash = '\0';
+            snprintf(beside_exe, sizeof beside_exe, "%s/../share/tlsblame/rules", exe);
+            if (stat(beside_exe, &st) == 0 && S_ISDIR(st.st_mode)) {
+                return beside_exe;
+            }
+        }
     }
     if (stat(TB_RULEDIR, &st) == 0 && S_ISDIR(st.st_mode)) {
         return TB_RULEDIR;

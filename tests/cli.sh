@@ -83,3 +83,20 @@ if [ -n "$cmd" ] && eval "$cmd" 2>&1 | grep -q "certificate has expired"; then
 else
     bad "--export-certs reproduce command (got: $cmd)"
 fi
+# make install honours PREFIX and DESTDIR, and the installed binary finds the
+# installed rules (not the source tree's): prune them and count what loads.
+if make --no-print-directory install DESTDIR="$tmp/inst" PREFIX=/opt/tb >"$tmp/inst.log" 2>&1 &&
+   [ -x "$tmp/inst/opt/tb/bin/tlsblame" ] && [ -f "$tmp/inst/opt/tb/share/man/man1/tlsblame.1" ] &&
+   [ -f "$tmp/inst/opt/tb/share/man/man5/tlsblame-rules.5" ]; then
+    find "$tmp/inst/opt/tb/share/tlsblame/rules" -name '*.yaml' ! -name handshake.yaml -delete
+    want=$(grep -c '^- id:' rules/handshake.yaml)
+    got=$(env -u TLSBLAME_RULES "$tmp/inst/opt/tb/bin/tlsblame" --list-rule-tests | cut -f1 | sort -u | wc -l)
+    if [ "$got" = "$want" ]; then
+        ok "make install DESTDIR/PREFIX: the installed binary loads the installed rules ($got)"
+    else
+        bad "installed binary loaded $got rules, want the $want installed ones"
+    fi
+else
+    bad "make install DESTDIR=... PREFIX=/opt/tb"
+    sed 's/^/#   /' "$tmp/inst.log" | tail -5
+fi
