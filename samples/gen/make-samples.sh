@@ -518,6 +518,13 @@ smtp_server() {
   SSTACK=python
 }
 
+# A server that accepts and never answers (samples/gen/silent-server.py): the
+# client times out after its ClientHello.
+silent_server() {
+  SRV=(python3 "$HERE/silent-server.py" "$H" "$P")
+  SSTACK=silent
+}
+
 # PostgreSQL (Debian postgresql 15): a private cluster (initdb) run as user
 # postgres, in the foreground, on $H:$P only (no Unix socket), ssl=on with the
 # samples server chain, ssl_ca_file = the root, and every host connection

@@ -223,6 +223,8 @@ scn_nginx-curl-no-client-cert-tls12()        { CU_CERT=none; nginx_server 1.2; c
 # nginx with a plain-HTTP listener: the ClientHello is answered with HTTP 400.
 scn_nginx-openssl-plaintext-server-tls12() { NG_PLAIN=1; nginx_server 1.2; os_client 1.2; SLOG_RE='client sent|400|\[(error|crit|alert|emerg|info)\]'; TLSV=-; OUTCOME=failed REJBY=server REJ=client_hello CAUSE=unknown; }
 # SMTP: STARTTLS is advertised, then refused with 454; s_client starts TLS anyway.
+# s_client against a server that never answers: the client gives up (2 s) after its ClientHello.
+scn_silent-openssl-client-gives-up-tls12() { silent_server; os_client 1.2; CLI=(timeout -s TERM 2 "${CLI[@]}"); CLI_IN=none; SLOG_RE='not answering|closed'; CLOG_RE='.'; TLSV=-; OUTCOME=failed REJBY=client REJ=handshake CAUSE=closed_without_alert; }
 scn_python-openssl-starttls-refused() { smtp_server; os_client 1.2; CLI+=(-starttls smtp); SLOG_RE='454|502|C: '; TLSV=-; OUTCOME=failed REJBY=server REJ=client_hello CAUSE=unknown; }
 
 # ---- STARTTLS-style protocols served by Debian servers ----------------------------------------------
