@@ -4,6 +4,7 @@
  */
 #include <getopt.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,25 @@ static bool parse_uint(const char *s, unsigned long long max, unsigned long long
     }
     *out = v;
     return true;
+}
+
+/* A BPF expression starts with a keyword ("tcp", "host", "not", "("): a word with a
+ * slash or a capture suffix is a path that does not exist. */
+static bool looks_like_capture_path(const char *arg)
+{
+    static const char *const suffixes[] = {".pcap", ".pcapng", ".cap", ".gz"};
+    size_t n = strlen(arg);
+
+    if (strchr(arg, '/') != NULL) {
+        return true;
+    }
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        size_t m = strlen(suffixes[i]);
+        if (n > m && strcmp(arg + n - m, suffixes[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 int main(int argc, char **argv)
@@ -295,9 +315,14 @@ int main(int argc, char **argv)
             cfg.inputs[cfg.input_count++] = arg;
             continue;
         }
-        if (cfg.input_count == 0 && cfg.iface == NULL && filter_joined == NULL &&
-            cfg.from_file == NULL) {
-            /* Not a readable file and no input yet: it was meant as one. */
+        if (filter_joined == NULL && cfg.iface == NULL &&
+            ((cfg.input_count == 0 && cfg.from_file == NULL) || looks_like_capture_path(arg))) {
+            /* Not a readable file, but meant as one (no input yet, or it is named like
+             * a capture): the capture stage says "cannot open", not "bad filter". */
+            if (cfg.input_count >= TB_MAX_INPUTS) {
+                fprintf(stderr, "tlsblame: too many inputs (max %d)\n", TB_MAX_INPUTS);
+                return 2;
+            }
             cfg.inputs[cfg.input_count++] = arg;
             continue;
         }

@@ -453,8 +453,9 @@ static void chain_checks(struct text_ctx *c, enum tb_dir dir, size_t *count)
                                         cert_label(c, leaf(ch))));
     }
     /* Chains leave their root out: a missing issuer is only a finding when the
-     * leaf came alone, or when --ca-file knows it as an intermediate. */
-    if (r->missing_intermediate &&
+     * leaf came alone, or when --ca-file knows it as an intermediate (one the
+     * trust file does not know at all is an untrusted CA, said below). */
+    if (r->missing_intermediate && r->missing_issuer_in_store != TB_TRI_NO &&
         (ch->count == 1 || r->missing_issuer_in_store == TB_TRI_YES)) {
         check(c, count,
               tb_arena_printf(a, "%s chain: the issuer of its last certificate, %s, was not sent",

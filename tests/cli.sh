@@ -40,6 +40,8 @@ expect "bad filter" 2 "bad filter 'tcp port pizza'" -- -f 'tcp port pizza' -r "$
 expect "bad -T" 2 "-T takes text or json" -- -T xml -r "$sample"
 expect "bad rules directory" 2 "no-such-rules" -- --rules "$tmp/no-such-rules" -r "$sample"
 expect "check-rules on the defaults" 0 "rules OK" -- --check-rules rules
+# A mistyped capture after a good one is a missing file, not a filter expression.
+expect "mistyped second path" 0 "no/such.pcap: cannot open: No such file" -- "$sample" "$tmp/no/such.pcap"
 # A truncated file: the packets before the damage are analyzed, the damage named.
 expect "truncated file" 0 "truncated.pcap: frame [0-9]+: .*truncated" -- -r "$tmp/truncated.pcap"
 # One bad input among good ones: reported, the rest analyzed, exit 0.
