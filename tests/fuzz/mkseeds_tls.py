@@ -2,25 +2,13 @@
 """Cut per-direction TCP byte streams out of captures (tshark follow,tcp,raw)
 and encode them in fuzz_tls.c's chunk format:
   op (bit0 dir, bits1-3 kind: 0 data, 6 gap, 7 close; bit4 rst), len16, bytes."""
-import subprocess, sys, os, struct
+import os
+import struct
+import sys
 
-def follow(path, stream, extra):
-    out = subprocess.run(["tshark", "-r", path] + extra + ["-q", "-z", f"follow,tcp,raw,{stream}"],
-                         capture_output=True, text=True).stdout
-    chunks = []
-    started = False
-    for line in out.splitlines():
-        if line.startswith("Node 1:"):
-            started = True
-            continue
-        if not started or line.startswith("====="):
-            continue
-        d = 1 if line.startswith("\t") else 0
-        hx = line.strip()
-        if not hx:
-            continue
-        chunks.append((d, bytes.fromhex(hx)))
-    return chunks
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from tcp_streams import follow  # noqa: E402
+
 
 def encode(chunks, close=True, swap=False):
     out = bytearray()

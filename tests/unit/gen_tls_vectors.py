@@ -2,7 +2,11 @@
 """Write tests/unit/tls_vectors.h: the client and server TCP byte streams of
 a few real sample captures (as tshark reassembles them), for test_tls.c.
 Run from the repository root: python3 tests/unit/gen_tls_vectors.py"""
-import subprocess
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from tcp_streams import follow  # noqa: E402
 
 CAPTURES = [
     ("openssl_untrusted_tls12", "samples/openssl-untrusted-client-ca-tls12.pcap"),
@@ -12,19 +16,7 @@ CAPTURES = [
 
 
 def streams(path):
-    out = subprocess.run(["tshark", "-r", path, "-q", "-z", "follow,tcp,raw,0"],
-                         capture_output=True, text=True, check=True).stdout
-    chunks = []  # (dir, bytes) in order
-    started = False
-    for line in out.splitlines():
-        if line.startswith("Node 1:"):
-            started = True
-            continue
-        if not started or line.startswith("====="):
-            continue
-        d = 1 if line.startswith("\t") else 0
-        chunks.append((d, bytes.fromhex(line.strip())))
-    return chunks
+    return follow(path)
 
 
 def c_array(name, data):
