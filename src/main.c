@@ -306,19 +306,12 @@ int main(int argc, char **argv)
         if (probe != NULL) {
             fclose(probe);
         }
-        if (is_input && filter_joined == NULL && cfg.iface == NULL) {
-            if (cfg.input_count >= TB_MAX_INPUTS) {
-                fprintf(stderr, "tlsblame: too many inputs (max %d)\n", TB_MAX_INPUTS);
-                free(filter_joined);
-                return 2;
-            }
-            cfg.inputs[cfg.input_count++] = arg;
-            continue;
-        }
-        if (filter_joined == NULL && cfg.iface == NULL &&
-            ((cfg.input_count == 0 && cfg.from_file == NULL) || looks_like_capture_path(arg))) {
-            /* Not a readable file, but meant as one (no input yet, or it is named like
-             * a capture): the capture stage says "cannot open", not "bad filter". */
+        /* Before any filter word, an operand that is not a readable file is still an
+         * input when nothing else could be one (no input yet) or it is named like a
+         * capture: the capture stage then says "cannot open", not "bad filter". */
+        bool meant_as_input = is_input || (cfg.input_count == 0 && cfg.from_file == NULL) ||
+                              looks_like_capture_path(arg);
+        if (meant_as_input && filter_joined == NULL && cfg.iface == NULL) {
             if (cfg.input_count >= TB_MAX_INPUTS) {
                 fprintf(stderr, "tlsblame: too many inputs (max %d)\n", TB_MAX_INPUTS);
                 return 2;
