@@ -923,6 +923,26 @@ out:
 
 /* ---- live ---- */
 
+/* The default rules (unless --no-default-rules) then every --rules directory; NULL when
+ * one does not load (the loader has said why). */
+static struct tb_ruleset *rules_from_config(const struct tb_config *cfg)
+{
+    struct tb_ruleset *set = tb_ruleset_new();
+    bool ok = set != NULL;
+
+    if (ok && !cfg->no_default_rules) {
+        ok = tb_rules_load_dir(set, tb_default_rule_dir()) == TB_OK;
+    }
+    for (size_t i = 0; ok && i < cfg->rule_dir_count; i++) {
+        ok = tb_rules_load_dir(set, cfg->rule_dirs[i]) == TB_OK;
+    }
+    if (!ok) {
+        tb_ruleset_free(set);
+        return NULL;
+    }
+    return set;
+}
+
 static struct tb_capture *volatile live_capture;
 static volatile sig_atomic_t reload_requested;
 
@@ -985,21 +1005,13 @@ static void on_live_packet(void *ctx, const struct tb_packet *p)
     struct worker *w = ctx;
 
     if (reload_requested) {
-        struct tb_ruleset *fresh = tb_ruleset_new();
+        struct tb_ruleset *fresh = rules_from_config(w->run->cfg);
         reload_requested = 0;
-        bool ok = fresh != NULL;
-        if (ok && !w->run->cfg->no_default_rules) {
-            ok = tb_rules_load_dir(fresh, tb_default_rule_dir()) == TB_OK;
-        }
-        for (size_t i = 0; ok && i < w->run->cfg->rule_dir_count; i++) {
-            ok = tb_rules_load_dir(fresh, w->run->cfg->rule_dirs[i]) == TB_OK;
-        }
-        if (ok) {
+        if (fresh != NULL) {
             tb_ruleset_free(w->run->rules);
             w->run->rules = fresh;
             fprintf(stderr, "tlsblame: rules reloaded (%zu rules)\n", tb_rules_count(fresh));
         } else {
-            tb_ruleset_free(fresh);
             fprintf(stderr, "tlsblame: SIGHUP: the new rules do not load; keeping the old ones\n");
         }
     }
@@ -1102,21 +1114,8 @@ int tb_pipeline_check_rules(const char *dir)
 
 static bool load_rules(struct run *r)
 {
-    const struct tb_config *cfg = r->cfg;
-
-    r->rules = tb_ruleset_new();
-    if (r->rules == NULL) {
-        return false;
-    }
-    if (!cfg->no_default_rules && tb_rules_load_dir(r->rules, tb_default_rule_dir()) != TB_OK) {
-        return false;
-    }
-    for (size_t i = 0; i < cfg->rule_dir_count; i++) {
-        if (tb_rules_load_dir(r->rules, cfg->rule_dirs[i]) != TB_OK) {
-            return false;
-        }
-    }
-    return true;
+    r->rules = rules_from_config(r->cfg);
+    return r->rules != NULL;
 }
 
 int tb_pipeline_analyze_file(const struct tb_config *cfg, struct tb_ruleset *rules,

@@ -39,8 +39,24 @@ mk alice ca clientAuth
 mk mallory rogue clientAuth
 [ -s alice.pem ] && [ -s mallory.pem ] || { bad "could not make test certificates"; exit 0; }
 
+# A site rule directory, reloaded on SIGHUP after privileges are dropped.
+mkdir -p site-rules
+cat >site-rules/site.yaml <<'YAML'
+- id: site-live-test
+  title: Site rule of the live test
+  cause: unknown_ca
+  rejected_by: server
+  rejected: client_certificate
+  score: 0.1
+  summary: "loaded from the site rule directory"
+  evidence: ["server {server}"]
+  when:
+    alert_code: 48
+YAML
+chmod -R a+rX site-rules
+
 port=$((20000 + RANDOM % 20000))
-"$bin" -i lo -f "tcp port $port" --json -Z nobody --idle-timeout 5 -w "$tmp/evidence.pcap" >live.out 2>live.err &
+"$bin" -i lo -f "tcp port $port" --json -Z nobody --rules "$tmp/site-rules" --idle-timeout 5 -w "$tmp/evidence.pcap" >live.out 2>live.err &
 tb=$!
 pids+=("$tb")
 for _ in $(seq 1 50); do
@@ -91,6 +107,27 @@ if jq -e -s 'map(select(.type=="session" and .outcome=="failed" and .verdict.rej
 else
     bad "mallory's certificate rejected by the server: unknown_ca"
     jq -c 'select(.type=="session") | [.outcome, .verdict]' live.out 2>&1 | sed 's/^/#   /'
+fi
+
+# SIGHUP re-reads the rules (as the unprivileged user); a broken file keeps the old set.
+hup_until() { # hup_until PATTERN: signal, then wait for PATTERN in the log
+    kill -HUP "$tb"
+    for _ in $(seq 1 50); do grep -q "$1" live.err && return 0; sleep 0.1; done
+    return 1
+}
+want=$(( $("$bin" --check-rules "$TB_SRC_DIR/rules" | awk '{print $2}') + 1 ))
+if hup_until "rules reloaded ($want rules)"; then
+    ok "SIGHUP reloads the default and site rules ($want)"
+else
+    bad "SIGHUP reloads the default and site rules ($want)"
+    sed 's/^/#   /' live.err | tail -3
+fi
+printf '  evidence: ["unclosed"\n' >>site-rules/site.yaml
+if hup_until "keeping the old ones" && kill -0 "$tb" 2>/dev/null; then
+    ok "SIGHUP with a broken rule file keeps the old rules and keeps capturing"
+else
+    bad "SIGHUP with a broken rule file keeps the old rules and keeps capturing"
+    sed 's/^/#   /' live.err | tail -3
 fi
 
 kill -INT "$tb"
