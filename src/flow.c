@@ -329,8 +329,8 @@ void tb_flowtab_packet(struct tb_flowtab *ft, const struct tb_pkt *p, uint64_t f
     uint32_t h = flow_hash(p);
     enum tb_dir dir = TB_DIR_C2S;
     struct tb_flow *f;
-    bool syn = (p->tcp_flags & 0x02) != 0, ack = (p->tcp_flags & 0x10) != 0;
-    bool fin = (p->tcp_flags & 0x01) != 0, rst = (p->tcp_flags & 0x04) != 0;
+    bool syn = (p->tcp_flags & TB_TCP_SYN) != 0, ack = (p->tcp_flags & TB_TCP_ACK) != 0;
+    bool fin = (p->tcp_flags & TB_TCP_FIN) != 0, rst = (p->tcp_flags & TB_TCP_RST) != 0;
 
     tb_flowtab_expire(ft, frame, ts_us); /* before the lookup: it may end this very flow */
     f = lookup(ft, p, h, &dir);
