@@ -174,13 +174,8 @@ static void flow_end(struct tb_flowtab *ft, struct tb_flow *f, enum tb_flow_end 
     }
     *pp = f->hnext;
     if (f->closing) {
-        /*
-         * O(1) unlink. (This was a scan from the head that left close_tail NULL
-         * whenever the head itself was removed, the common case in expire: the
-         * next closing flow then replaced the whole FIFO, orphaning every
-         * lingering flow until idle timeout or eviction, so memory grew with
-         * the capture and ending each orphan scanned the FIFO.)
-         */
+        /* Doubly linked so that ending any lingering flow, head or not, is O(1)
+         * and keeps close_tail valid for the next flow that starts closing. */
         if (f->close_prev != NULL) {
             f->close_prev->close_next = f->close_next;
         } else {
@@ -410,11 +405,9 @@ void tb_flowtab_packet(struct tb_flowtab *ft, const struct tb_pkt *p, uint64_t f
     if (!f->rst && f->fin[0] && f->fin[1] && tb_reasm_complete(&f->rd[0]) &&
         tb_reasm_complete(&f->rd[1])) {
         /*
-         * Both FINs ACKed (the last packet of a normal close), every byte
-         * before each delivered: nothing valid can still arrive, so end it
-         * now rather than linger. Lingering every
-         * closed flow for CLOSE_LINGER_US kept (new connections per second) x
-         * 1 s of sessions alive: ~40 KiB each, hundreds of MiB on a busy link.
+         * Both FINs ACKed, every byte before each delivered: nothing valid can
+         * still arrive, so end it now. Lingering CLOSE_LINGER_US would keep
+         * (new connections per second) x 1 s of ~40 KiB sessions alive.
          */
         flow_end(ft, f, TB_FLOW_END_CLOSED, frame, ts_us);
         return;
