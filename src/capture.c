@@ -48,8 +48,8 @@ struct tb_capture {
  */
 #define PCAP_MAGIC_US 0xa1b2c3d4u
 #define PCAP_MAGIC_NS 0xa1b23c4du
-#define PCAP_FILE_HDR 24
-#define PCAP_REC_HDR 16
+#define PCAP_FILE_HDR 24u
+#define PCAP_REC_HDR 16u
 #define PCAP_MAX_CAPLEN 262144u /* libpcap's MAXIMUM_SNAPLEN: a larger record is damage */
 #define READ_CHUNK (256u << 10) /* stays in L2 while its packets are analysed */
 
