@@ -17,6 +17,8 @@ HARDEN   = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 LTO     ?= -flto=auto
 HARDEN_LD = -pie -Wl,-z,relro,-z,now
 SAN      = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+# ThreadSanitizer: for -j on one capture, whose workers share queues and counters.
+TSAN     = -O1 -g -fno-omit-frame-pointer -fsanitize=thread
 ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -Iinclude -Isrc $(DEP_CFLAGS) $(WARN) \
              -DTB_RULEDIR='"$(RULEDIR)"' -DTB_SRC_RULEDIR='"$(CURDIR)/rules"' \
              -DTB_VERSION='"$(VERSION)"' $(CPPFLAGS) $(EXTRA_CFLAGS) -MMD -MP
@@ -29,8 +31,10 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 # One object dir per flavour.
 REL ?= build/release
 ASN ?= build/asan
+TSN ?= build/tsan
 REL_OBJS := $(SRCS:%.c=$(REL)/%.o)
 ASN_OBJS := $(SRCS:%.c=$(ASN)/%.o)
+TSN_OBJS := $(SRCS:%.c=$(TSN)/%.o)
 REL_LIB_OBJS := $(LIB_SRCS:%.c=$(REL)/%.o)
 ASN_LIB_OBJS := $(LIB_SRCS:%.c=$(ASN)/%.o)
 UNIT_BINS_REL := $(UNIT_SRCS:tests/unit/%.c=$(REL)/tests/%)
@@ -49,6 +53,13 @@ $(REL)/tlsblame: $(REL_OBJS)
 
 $(ASN)/tlsblame: $(ASN_OBJS)
 	$(CC) $(SAN) -o $@ $^ $(DEP_LIBS) $(LDFLAGS)
+
+$(TSN)/tlsblame: $(TSN_OBJS)
+	$(CC) $(TSAN) -o $@ $^ $(DEP_LIBS) $(LDFLAGS)
+
+$(TSN)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(TSAN) -c -o $@ $<
 
 $(REL)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -79,7 +90,7 @@ demo: deps tlsblame
 	    samples/java-untrusted-client-ca-tls12.pcap samples/openssl-go-bad-certificate-verify-tls12.pcap
 
 check: deps
-	@$(MAKE) --no-print-directory tlsblame $(UNIT_BINS_REL) asan
+	@$(MAKE) --no-print-directory tlsblame $(UNIT_BINS_REL) asan $(TSN)/tlsblame
 	@TB_SRC_DIR=$(CURDIR) tests/run
 
 test: check
@@ -114,4 +125,4 @@ uninstall:
 clean:
 	rm -rf build tlsblame
 
--include $(REL_OBJS:.o=.d) $(ASN_OBJS:.o=.d)
+-include $(REL_OBJS:.o=.d) $(ASN_OBJS:.o=.d) $(TSN_OBJS:.o=.d)

@@ -432,7 +432,7 @@ static enum tb_err run_own(struct tb_capture *c, tb_packet_fn fn, void *ctx, uin
                            char *errmsg, size_t errmsg_len)
 {
     struct pcap_pkthdr hdr;
-    const uint8_t *bytes;
+    const uint8_t *bytes = NULL;
     char why[256];
 
     for (;;) {

@@ -24,11 +24,14 @@ struct tb_flow {
     bool fin[TB_DIR_COUNT];
     bool rst;
     bool closing;                   /* RST or FIN both ways: lingering for in-flight data */
-    int64_t closing_us;
+    int64_t closing_us;             /* capture clock when it started closing */
+    uint64_t closing_frame;
     struct tb_flow *close_prev, *close_next; /* FIFO of closing flows (doubly linked) */
     struct tb_reasm_dir rd[TB_DIR_COUNT];
     void *owner;
-    int64_t last_us;
+    int64_t last_us;                /* capture clock at its last packet */
+    uint64_t last_frame;
+    int64_t last_ts_us;
 };
 
 struct tb_flowtab {
@@ -43,6 +46,16 @@ struct tb_flowtab {
     size_t ooo_total;
     uint64_t evictions;
     struct tb_flow *cur; /* the flow whose reassembly is delivering (callback context) */
+    /*
+     * The capture clock: the latest timestamp seen (or given to expire), so
+     * timeouts never run backwards on a capture whose timestamps do, and a
+     * table that sees only some of a capture's flows (-j) ends them as the
+     * whole table would, given the same clock.
+     */
+    int64_t clock_us;
+    struct tb_end_key ending; /* the end being reported (tb_flowtab_end_key) */
+    uint64_t key_frame;       /* frame and count of the ends at one packet */
+    uint32_t key_seq;
 };
 
 static uint32_t mix(uint32_t h, uint32_t v)
@@ -53,7 +66,7 @@ static uint32_t mix(uint32_t h, uint32_t v)
 }
 
 /* Same hash for both directions: combine endpoints order-independently. */
-static uint32_t flow_hash(const struct tb_pkt *p)
+uint32_t tb_flow_hash(const struct tb_pkt *p)
 {
     uint32_t a = 0x811c9dc5u, b = 0x811c9dc5u;
     struct {
@@ -160,9 +173,10 @@ static void flow_end(struct tb_flowtab *ft, struct tb_flow *f, enum tb_flow_end 
 {
     struct tb_reasm_ctx rc = reasm_ctx(ft, f);
 
-    /* Deliver what is held; report what never came. */
+    /* Deliver what is held and report what never came at the flow's own last
+     * packet: whichever packet of the capture noticed the end is no part of it. */
     for (int d = 0; d < TB_DIR_COUNT; d++) {
-        tb_reasm_flush(&f->rd[d], (enum tb_dir)d, frame, ts_us, &rc);
+        tb_reasm_flush(&f->rd[d], (enum tb_dir)d, f->last_frame, f->last_ts_us, &rc);
     }
     ft->ops->end(ft->ctx, f->owner, why, frame, ts_us);
     for (int d = 0; d < TB_DIR_COUNT; d++) {
@@ -192,6 +206,18 @@ static void flow_end(struct tb_flowtab *ft, struct tb_flow *f, enum tb_flow_end 
     free(f);
 }
 
+/* An end caused by the packet at frame (a reset, a new SYN, eviction, both FINs ACKed). */
+static void end_at_packet(struct tb_flowtab *ft, struct tb_flow *f, enum tb_flow_end why,
+                          uint64_t frame, int64_t ts_us)
+{
+    if (ft->key_frame != frame) {
+        ft->key_frame = frame;
+        ft->key_seq = 0;
+    }
+    ft->ending = (struct tb_end_key){ft->clock_us, TB_END_AT_PACKET, 0, frame, ft->key_seq++};
+    flow_end(ft, f, why, frame, ts_us);
+}
+
 struct tb_flowtab *tb_flowtab_new(const struct tb_flow_limits *lim, const struct tb_flow_ops *ops,
                                   void *ctx)
 {
@@ -212,12 +238,15 @@ struct tb_flowtab *tb_flowtab_new(const struct tb_flow_limits *lim, const struct
     }
     ft->ops = ops;
     ft->ctx = ctx;
+    ft->clock_us = -((int64_t)1 << 62); /* below any packet time (capture.c clamps to 2^61) */
     return ft;
 }
 
 void tb_flowtab_end_all(struct tb_flowtab *ft, uint64_t frame, int64_t ts_us)
 {
     while (ft->lru_head != NULL) {
+        ft->ending = (struct tb_end_key){INT64_MAX, TB_END_AT_CAPTURE_END, 0,
+                                         ft->lru_head->last_frame, 0};
         flow_end(ft, ft->lru_head, TB_FLOW_END_CAPTURE, frame, ts_us);
     }
 }
@@ -235,14 +264,53 @@ void tb_flowtab_free(struct tb_flowtab *ft, uint64_t frame, int64_t ts_us)
 /* In-flight data still arrives after an RST or the last FIN (the peer's flight crossed it). */
 #define CLOSE_LINGER_US 1000000
 
+/*
+ * End what the clock has passed, earliest deadline first (a lingering flow
+ * before an idle one with the same deadline): the order depends only on the
+ * flows and the clock, not on which packet brought the clock past them.
+ */
 void tb_flowtab_expire(struct tb_flowtab *ft, uint64_t frame, int64_t ts_us)
 {
-    while (ft->close_head != NULL && ts_us - ft->close_head->closing_us > CLOSE_LINGER_US) {
-        flow_end(ft, ft->close_head, TB_FLOW_END_CLOSED, frame, ts_us);
+    if (ts_us > ft->clock_us) {
+        ft->clock_us = ts_us;
     }
-    while (ft->lru_head != NULL && ts_us - ft->lru_head->last_us > ft->lim.idle_timeout_us) {
-        flow_end(ft, ft->lru_head, TB_FLOW_END_IDLE, frame, ts_us);
+    for (;;) {
+        struct tb_flow *c = ft->close_head, *i = ft->lru_head;
+        int64_t c_due = c != NULL ? c->closing_us + CLOSE_LINGER_US : INT64_MAX;
+        int64_t i_due = i != NULL ? i->last_us + ft->lim.idle_timeout_us : INT64_MAX;
+
+        if (c != NULL && c_due < ft->clock_us && c_due <= i_due) {
+            ft->ending = (struct tb_end_key){c_due, TB_END_AT_DEADLINE, 0, c->closing_frame, 0};
+            flow_end(ft, c, TB_FLOW_END_CLOSED, frame, ts_us);
+        } else if (i != NULL && i_due < ft->clock_us) {
+            ft->ending = (struct tb_end_key){i_due, TB_END_AT_DEADLINE, 1, i->last_frame, 0};
+            flow_end(ft, i, TB_FLOW_END_IDLE, frame, ts_us);
+        } else {
+            return;
+        }
     }
+}
+
+void tb_flowtab_end_key(const struct tb_flowtab *ft, struct tb_end_key *out)
+{
+    *out = ft->ending;
+}
+
+int tb_end_key_cmp(const struct tb_end_key *a, const struct tb_end_key *b)
+{
+    if (a->time_us != b->time_us) {
+        return a->time_us < b->time_us ? -1 : 1;
+    }
+    if (a->phase != b->phase) {
+        return a->phase < b->phase ? -1 : 1;
+    }
+    if (a->sub != b->sub) {
+        return a->sub < b->sub ? -1 : 1;
+    }
+    if (a->frame != b->frame) {
+        return a->frame < b->frame ? -1 : 1;
+    }
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
 size_t tb_flowtab_count(const struct tb_flowtab *ft)
@@ -278,7 +346,7 @@ static struct tb_flow *flow_new(struct tb_flowtab *ft, const struct tb_pkt *p, u
 {
     if (ft->count >= ft->lim.max_flows && ft->lru_head != NULL) {
         ft->evictions++;
-        flow_end(ft, ft->lru_head, TB_FLOW_END_EVICTED, frame, ts_us);
+        end_at_packet(ft, ft->lru_head, TB_FLOW_END_EVICTED, frame, ts_us);
     }
     struct tb_flow *f = calloc(1, sizeof *f);
     if (f == NULL) {
@@ -293,7 +361,9 @@ static struct tb_flow *flow_new(struct tb_flowtab *ft, const struct tb_pkt *p, u
     f->port[tb_dir_other(src_side)] = p->dport;
     tb_reasm_init(&f->rd[0]);
     tb_reasm_init(&f->rd[1]);
-    f->last_us = ts_us;
+    f->last_us = ft->clock_us;
+    f->last_frame = frame;
+    f->last_ts_us = ts_us;
     f->hnext = ft->bucket[h % ft->nbuckets];
     ft->bucket[h % ft->nbuckets] = f;
     lru_append(ft, f);
@@ -321,7 +391,7 @@ static void swap_roles(struct tb_flow *f)
 void tb_flowtab_packet(struct tb_flowtab *ft, const struct tb_pkt *p, uint64_t frame,
                        int64_t ts_us)
 {
-    uint32_t h = flow_hash(p);
+    uint32_t h = tb_flow_hash(p);
     enum tb_dir dir = TB_DIR_C2S;
     struct tb_flow *f;
     bool syn = (p->tcp_flags & TB_TCP_SYN) != 0, ack = (p->tcp_flags & TB_TCP_ACK) != 0;
@@ -333,10 +403,10 @@ void tb_flowtab_packet(struct tb_flowtab *ft, const struct tb_pkt *p, uint64_t f
         p->seq + 1 != f->rd[TB_DIR_C2S].next_seq &&
         (f->fin[0] || f->fin[1] || f->rst || f->rd[TB_DIR_C2S].delivered > 0)) {
         /* A new connection on the same 5-tuple. */
-        flow_end(ft, f, TB_FLOW_END_REUSED, frame, ts_us);
+        end_at_packet(ft, f, TB_FLOW_END_REUSED, frame, ts_us);
         f = NULL;
     } else if (f != NULL && syn && !ack && (f->closing || (dir == TB_DIR_S2C && (f->fin[0] || f->fin[1])))) {
-        flow_end(ft, f, TB_FLOW_END_REUSED, frame, ts_us);
+        end_at_packet(ft, f, TB_FLOW_END_REUSED, frame, ts_us);
         f = NULL;
     }
     if (f == NULL) {
@@ -361,7 +431,9 @@ void tb_flowtab_packet(struct tb_flowtab *ft, const struct tb_pkt *p, uint64_t f
     } else {
         lru_unlink(ft, f);
         lru_append(ft, f);
-        f->last_us = ts_us;
+        f->last_us = ft->clock_us;
+        f->last_frame = frame;
+        f->last_ts_us = ts_us;
     }
     if (f->owner == NULL) {
         return;
@@ -409,12 +481,13 @@ void tb_flowtab_packet(struct tb_flowtab *ft, const struct tb_pkt *p, uint64_t f
          * still arrive, so end it now. Lingering CLOSE_LINGER_US would keep
          * (new connections per second) x 1 s of ~40 KiB sessions alive.
          */
-        flow_end(ft, f, TB_FLOW_END_CLOSED, frame, ts_us);
+        end_at_packet(ft, f, TB_FLOW_END_CLOSED, frame, ts_us);
         return;
     }
     if (!f->closing && (f->rst || (f->fin[0] && f->fin[1]))) {
         f->closing = true;
-        f->closing_us = ts_us;
+        f->closing_us = ft->clock_us;
+        f->closing_frame = frame;
         f->close_next = NULL;
         f->close_prev = ft->close_tail;
         if (ft->close_tail != NULL) {

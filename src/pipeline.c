@@ -8,6 +8,8 @@
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <errno.h>
 #include <signal.h>
@@ -26,6 +28,7 @@
 #include "tlsblame/limits.h"
 #include "tlsblame/pipeline.h"
 #include "tlsblame/report.h"
+#include "tlsblame/ring.h"
 #include "tlsblame/rules.h"
 #include "tlsblame/tls.h"
 #include "tlsblame/x509.h"
@@ -70,10 +73,14 @@ struct worker {
     uint64_t malformed_reported;
     struct tb_classifier *classifier; /* classify: one nDPI module per worker */
     struct tb_keylog *keylog_file;    /* keylog: this capture's pcapng secrets, or NULL */
+    struct shard *shard;              /* -j on one capture: this worker's share, else NULL */
 };
 
 struct owner {
     struct tb_session s;
+    uint64_t open_index;         /* -j on one capture: its place among its shard's opens, */
+    struct tb_end_key end_key;   /* where its end falls, */
+    struct owner *next_deferred; /* and the next report waiting for other shards */
     struct tb_tls *tls;
     bool reported;               /* live: reported as soon as it was decided */
     struct tb_classify_flow cls; /* classify: nDPI state until it decides, preamble watch */
@@ -123,9 +130,13 @@ const char *tb_default_rule_dir(void)
 }
 
 static void export_certs(struct run *r, const struct tb_session *s);
+static uint64_t shard_log_open(struct shard *sh, uint64_t frame);
+static void shard_log_end(struct shard *sh, uint64_t open_index);
+static bool shard_defer(struct shard *sh, struct owner *o);
 static void print_reproduce(FILE *out, const struct run *r, const struct tb_session *s,
                             const struct tb_verdict *v);
 static void report_session(struct worker *w, struct tb_session *s);
+static void free_owner(struct worker *w, struct owner *o);
 
 /* ---- flow callbacks ---- */
 
@@ -142,6 +153,9 @@ static void *on_open(void *ctx, struct tb_flow *f, const struct tb_pkt *pkt, uin
         return NULL;
     }
     tb_session_init(&o->s, ++w->next_session_id, w->file);
+    if (w->shard != NULL) {
+        o->open_index = shard_log_open(w->shard, frame);
+    }
     o->s.first_frame = frame;
     o->s.start_us = ts_us;
     tb_flow_endpoint(f, TB_DIR_C2S, &ipv, addr, &port);
@@ -330,10 +344,26 @@ static void on_end(void *ctx, void *owner, enum tb_flow_end why, uint64_t frame,
     /* classify: begin (a STARTTLS refusal is a verdict without any TLS record) */
     tb_classify_flow_end(w->classifier, &o->cls, &o->s);
     if (o->s.is_tls || o->s.preamble_refusal != NULL) {
-        report_session(w, &o->s);
+        if (w->shard != NULL) {
+            /* -j: reported once its number is known (shard_resolve) */
+            tb_flowtab_end_key(w->flows, &o->end_key);
+            if (shard_defer(w->shard, o)) {
+                return;
+            }
+        } else {
+            report_session(w, &o->s);
+        }
     }
     /* classify: end */
 free_owner:
+    free_owner(w, o);
+}
+
+static void free_owner(struct worker *w, struct owner *o)
+{
+    if (w->shard != NULL) {
+        shard_log_end(w->shard, o->open_index);
+    }
     /* classify: begin (idempotent: frees nDPI's state if an early report skipped the above) */
     tb_classify_flow_end(w->classifier, &o->cls, &o->s);
     /* classify: end */
@@ -356,10 +386,9 @@ static const struct tb_flow_ops flow_ops = {
 
 /* ---- packets ---- */
 
-static void on_capture_packet(void *ctx, const struct tb_packet *p)
+/* Count, show progress, decode: true when p is a TCP segment (pkt filled). */
+static bool take_packet(struct worker *w, const struct tb_packet *p, struct tb_pkt *pkt)
 {
-    struct worker *w = ctx;
-    struct tb_pkt pkt;
     const char *reason = NULL;
 
     w->packets++;
@@ -370,20 +399,24 @@ static void on_capture_packet(void *ctx, const struct tb_packet *p)
         uint64_t pos, size;
         tb_capture_progress(w->cap, &pos, &size);
         if (size > 0) {
-            fprintf(stderr, "\rtlsblame: %s: %3llu%%, %llu sessions", w->file,
-                    (unsigned long long)(pos * 100 / size),
-                    (unsigned long long)w->next_session_id);
+            if (w->shard == NULL && w->flows == NULL) {
+                fprintf(stderr, "\rtlsblame: %s: %3llu%%", w->file,
+                        (unsigned long long)(pos * 100 / size)); /* -j: sessions are counted apart */
+            } else {
+                fprintf(stderr, "\rtlsblame: %s: %3llu%%, %llu sessions", w->file,
+                        (unsigned long long)(pos * 100 / size),
+                        (unsigned long long)w->next_session_id);
+            }
             w->progress_shown = true;
         }
     }
     if (stop_requested) {
-        return;
+        return false;
     }
-    switch (tb_decode(w->decoder, p->linktype, p->bytes, p->caplen, p->wirelen, p->ts_us, &pkt,
+    switch (tb_decode(w->decoder, p->linktype, p->bytes, p->caplen, p->wirelen, p->ts_us, pkt,
                       &reason)) {
     case TB_DECODE_TCP:
-        tb_flowtab_packet(w->flows, &pkt, p->frame, p->ts_us);
-        break;
+        return true;
     case TB_DECODE_MALFORMED:
         w->malformed++;
         if (w->run->cfg->verbosity >= 1 && w->malformed_reported < 20) {
@@ -396,6 +429,17 @@ static void on_capture_packet(void *ctx, const struct tb_packet *p)
     case TB_DECODE_FRAGMENT:
     default:
         break;
+    }
+    return false;
+}
+
+static void on_capture_packet(void *ctx, const struct tb_packet *p)
+{
+    struct worker *w = ctx;
+    struct tb_pkt pkt;
+
+    if (take_packet(w, p, &pkt)) {
+        tb_flowtab_packet(w->flows, &pkt, p->frame, p->ts_us);
     }
 }
 
@@ -485,6 +529,38 @@ static bool load_keylogs(struct run *r)
 }
 /* keylog: end */
 
+/* After the last packet and the sessions: the damage, if any, and the counts. */
+static void capture_done(struct run *r, struct sink *k, const struct worker *w, enum tb_err err,
+                         const char *errmsg)
+{
+    if (err != TB_OK) {
+        input_error(r, k, w->file, frame_of_message(errmsg), errmsg);
+    }
+    if (w->malformed > 0 && r->cfg->verbosity >= 1) {
+        struct tb_where where = {w->file, 0, NULL, -1};
+        tb_diag(&where, "%llu malformed packets skipped", (unsigned long long)w->malformed);
+    }
+    tb_summary_add_packets(k->summary, w->packets, w->bytes);
+}
+
+/* classify: begin */
+static void classify_diag(const struct run *r, const char *file, struct tb_classifier *c)
+{
+    if (r->cfg->verbosity >= 1 && c != NULL) {
+        struct tb_classify_stats cs;
+        struct tb_where where = {file, 0, "classify", -1};
+        tb_classify_stats(c, &cs);
+        tb_diag(&where,
+                "nDPI: %llu flows (%llu named, %llu not), %llu packets, %.1f ms "
+                "(%.1f ms setup), memory %lld KiB now, %lld KiB peak",
+                (unsigned long long)cs.flows, (unsigned long long)cs.detected,
+                (unsigned long long)cs.undecided, (unsigned long long)cs.packets,
+                (double)cs.ndpi_ns / 1e6, (double)cs.init_ns / 1e6, (long long)(cs.mem_live / 1024),
+                (long long)(cs.mem_peak / 1024));
+    }
+}
+/* classify: end */
+
 static void process_capture(struct run *r, struct sink *k, const char *file)
 {
     char errmsg[512] = "";
@@ -521,28 +597,8 @@ static void process_capture(struct run *r, struct sink *k, const char *file)
         fputs("\r\033[K", stderr); /* the results take its place */
     }
     tb_flowtab_end_all(w.flows, w.last_frame, w.last_ts_us);
-    if (err != TB_OK) {
-        input_error(r, k, file, frame_of_message(errmsg), errmsg);
-    }
-    if (w.malformed > 0 && r->cfg->verbosity >= 1) {
-        struct tb_where where = {file, 0, NULL, -1};
-        tb_diag(&where, "%llu malformed packets skipped", (unsigned long long)w.malformed);
-    }
-    tb_summary_add_packets(k->summary, w.packets, w.bytes);
-    /* classify: begin */
-    if (r->cfg->verbosity >= 1) {
-        struct tb_classify_stats cs;
-        struct tb_where where = {file, 0, "classify", -1};
-        tb_classify_stats(w.classifier, &cs);
-        tb_diag(&where,
-                "nDPI: %llu flows (%llu named, %llu not), %llu packets, %.1f ms "
-                "(%.1f ms setup), memory %lld KiB now, %lld KiB peak",
-                (unsigned long long)cs.flows, (unsigned long long)cs.detected,
-                (unsigned long long)cs.undecided, (unsigned long long)cs.packets,
-                (double)cs.ndpi_ns / 1e6, (double)cs.init_ns / 1e6, (long long)(cs.mem_live / 1024),
-                (long long)(cs.mem_peak / 1024));
-    }
-    /* classify: end */
+    capture_done(r, k, &w, err, errmsg);
+    classify_diag(r, file, w.classifier); /* classify */
 out:
     tb_flowtab_free(w.flows, w.last_frame, w.last_ts_us);
     tb_classify_free(w.classifier); /* classify: after the flows, which give up their nDPI state */
@@ -808,6 +864,595 @@ static void sink_merge(struct sink *dst, const struct sink *src)
     dst->usage_errors += src->usage_errors;
     dst->inputs_read += src->inputs_read;
 }
+
+/* ---- one capture, several threads (-j N with one input) ----
+ *
+ * One reader decodes and hands each packet to the worker that owns its
+ * connection (flow hash modulo N), each worker with its own flow table,
+ * nDPI module, certificate cache and summary. The output is the same as
+ * with one thread, byte for byte:
+ * - every packet carries the capture clock, and idle readers get it in
+ *   ticks, so each table ends flows when the single table would;
+ * - a session's number counts the sessions opened before its first frame
+ *   in every shard (each keeps the frames of its opens); while another
+ *   worker is still before that frame, the report waits in a queue and the
+ *   worker goes on (only at the end of the capture does it wait, when every
+ *   worker is past every frame);
+ * - reports are written in the order of their end keys (flow.h), each
+ *   once no worker can still produce an earlier one.
+ * Only caps differ: the flow and reassembly limits apply per worker.
+ */
+
+#define SHARD_RING_KIB 4096     /* per worker; TLSBLAME_RING_KIB overrides it (tests use the least) */
+#define SHARD_RING_MIN_KIB 1100 /* four of the largest entries: a 256 KiB packet and its header */
+#define SHARD_TICK_FRAMES 256 /* a worker that got nothing for this long gets the clock */
+#define SHARD_MERGE_FRAMES 64
+
+enum entry_kind { ENTRY_PACKET = 1, ENTRY_TICK, ENTRY_END };
+
+struct shard_entry {
+    uint32_t kind;
+    uint32_t l3_len;       /* copied after the entry */
+    uint32_t payload_off;  /* payload: at this offset in the copied bytes */
+    uint32_t payload_len;
+    uint64_t frame;
+    int64_t ts_us, clock_us;
+    struct tb_pkt pkt;     /* its pointers are set again from the offsets */
+};
+
+struct message {
+    struct message *next;
+    struct tb_end_key key;
+    size_t len;
+    char text[];
+};
+
+struct shard {
+    struct worker w;
+    struct sink sink;
+    struct shard *all;     /* every shard of the run, for waits and counts */
+    int count, index;
+    struct tb_ring *ring;
+    pthread_t tid;
+    bool started;
+    FILE *mem;             /* reports are rendered here, then queued */
+    char *mem_buf;
+    size_t mem_len;
+    uint64_t pushed_frame; /* reader: frame of the last entry sent here */
+    struct owner *deferred, *deferred_tail; /* ended, numbered when the others catch up */
+    /* Frames of the sessions this shard opened, oldest first; those before
+     * every live session and every shard's progress are dropped (counted). */
+    pthread_mutex_t log_lock;
+    uint64_t *log_frame;
+    bool *log_ended;
+    size_t log_len, log_cap, live_at;
+    uint64_t log_base;
+    _Atomic uint64_t oldest_live; /* frame of the oldest session still open, or UINT64_MAX */
+    _Atomic uint64_t progress;    /* every entry up to this frame is processed */
+    /* Lower bound of any report this shard can still queue: its first deferred
+     * report's key, else (clock, at a packet, frame + 1) of the last entry. */
+    _Atomic uint32_t bound_seq;
+    _Atomic int64_t bound_time;
+    _Atomic uint64_t bound_frame;
+    _Atomic uint32_t bound_kind; /* phase << 8 | sub */
+    _Atomic uint32_t bound_order;
+    _Atomic bool finished;
+    pthread_mutex_t q_lock;
+    struct message *q_head, *q_tail;
+};
+
+static uint64_t shard_log_open(struct shard *sh, uint64_t frame)
+{
+    uint64_t index;
+
+    pthread_mutex_lock(&sh->log_lock);
+    if (sh->log_len == sh->log_cap) {
+        /* Drop what no query can need: frames before every shard's oldest session and
+         * progress (a later session, anywhere, starts after them). */
+        uint64_t horizon = UINT64_MAX;
+        for (int t = 0; t < sh->count; t++) {
+            uint64_t live = atomic_load(&sh->all[t].oldest_live);
+            uint64_t next = atomic_load(&sh->all[t].progress) + 1;
+            horizon = live < horizon ? live : horizon;
+            horizon = next < horizon ? next : horizon;
+        }
+        size_t drop = 0;
+        while (drop < sh->live_at && sh->log_frame[drop] < horizon) {
+            drop++;
+        }
+        if (drop > 0) {
+            memmove(sh->log_frame, sh->log_frame + drop, (sh->log_len - drop) * sizeof *sh->log_frame);
+            memmove(sh->log_ended, sh->log_ended + drop, (sh->log_len - drop) * sizeof *sh->log_ended);
+            sh->log_len -= drop;
+            sh->live_at -= drop;
+            sh->log_base += drop;
+        }
+        if (sh->log_len * 2 > sh->log_cap) {
+            size_t ncap = sh->log_cap * 2;
+            uint64_t *nf = realloc(sh->log_frame, ncap * sizeof *nf);
+            if (nf != NULL) {
+                sh->log_frame = nf;
+                bool *ne = realloc(sh->log_ended, ncap * sizeof *ne);
+                if (ne != NULL) {
+                    sh->log_ended = ne;
+                    sh->log_cap = ncap;
+                }
+            }
+        }
+    }
+    if (sh->log_len == sh->log_cap) {
+        /* Out of memory: the session gets a number, perhaps not the single-thread one. */
+        index = sh->log_base + sh->log_len;
+        pthread_mutex_unlock(&sh->log_lock);
+        return index;
+    }
+    sh->log_frame[sh->log_len] = frame;
+    sh->log_ended[sh->log_len] = false;
+    index = sh->log_base + sh->log_len++;
+    if (sh->live_at == sh->log_len - 1) {
+        atomic_store(&sh->oldest_live, frame);
+    }
+    pthread_mutex_unlock(&sh->log_lock);
+    return index;
+}
+
+static void shard_log_end(struct shard *sh, uint64_t open_index)
+{
+    pthread_mutex_lock(&sh->log_lock);
+    if (open_index >= sh->log_base && open_index - sh->log_base < sh->log_len) {
+        sh->log_ended[open_index - sh->log_base] = true;
+        while (sh->live_at < sh->log_len && sh->log_ended[sh->live_at]) {
+            sh->live_at++;
+        }
+        atomic_store(&sh->oldest_live,
+                     sh->live_at < sh->log_len ? sh->log_frame[sh->live_at] : UINT64_MAX);
+    }
+    pthread_mutex_unlock(&sh->log_lock);
+}
+
+/* Sessions shard t opened before frame; t has processed every frame before it. */
+static uint64_t opens_before(struct shard *t, uint64_t frame)
+{
+    size_t lo = 0, hi;
+
+    pthread_mutex_lock(&t->log_lock);
+    hi = t->log_len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->log_frame[mid] < frame) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    uint64_t n = t->log_base + lo;
+    pthread_mutex_unlock(&t->log_lock);
+    return n;
+}
+
+/* Every other shard is past frame - 1: the sessions opened before frame are all known. */
+static bool others_past(struct shard *sh, uint64_t frame)
+{
+    for (int i = 0; i < sh->count; i++) {
+        if (&sh->all[i] != sh && atomic_load(&sh->all[i].progress) + 1 < frame) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static uint64_t global_id(struct shard *sh, const struct owner *o)
+{
+    uint64_t id = o->open_index + 1; /* this shard's own opens before it */
+
+    for (int i = 0; i < sh->count; i++) {
+        if (&sh->all[i] != sh) {
+            id += opens_before(&sh->all[i], o->s.first_frame);
+        }
+    }
+    return id;
+}
+
+/* Render a numbered report into the shard's queue, under its end key. */
+static void shard_report(struct shard *sh, struct owner *o)
+{
+    long len;
+
+    o->s.id = global_id(sh, o);
+    report_session(&sh->w, &o->s);
+    if (fflush(sh->mem) == 0 && (len = ftell(sh->mem)) > 0) {
+        struct message *m = malloc(sizeof *m + (size_t)len);
+        if (m != NULL) {
+            m->next = NULL;
+            m->key = o->end_key;
+            m->len = (size_t)len;
+            memcpy(m->text, sh->mem_buf, (size_t)len);
+            pthread_mutex_lock(&sh->q_lock);
+            if (sh->q_tail != NULL) {
+                sh->q_tail->next = m;
+            } else {
+                sh->q_head = m;
+            }
+            sh->q_tail = m;
+            pthread_mutex_unlock(&sh->q_lock);
+        } else {
+            fprintf(stderr, "tlsblame: %s: out of memory: a session report is lost\n", sh->w.file);
+        }
+    }
+    (void)fseek(sh->mem, 0, SEEK_SET);
+}
+
+/* Report the deferred sessions whose number is known; wait for the rest when told to. */
+static void shard_resolve(struct shard *sh, bool wait)
+{
+    while (sh->deferred != NULL) {
+        struct owner *o = sh->deferred;
+        if (!others_past(sh, o->s.first_frame)) {
+            if (!wait) {
+                return;
+            }
+            struct timespec ts = {0, 50000};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        sh->deferred = o->next_deferred;
+        if (sh->deferred == NULL) {
+            sh->deferred_tail = NULL;
+        }
+        shard_report(sh, o);
+        free_owner(&sh->w, o);
+    }
+}
+
+/* Report now if the number is known and nothing waits before it (false: the caller frees
+ * it); else queue it (true). */
+static bool shard_defer(struct shard *sh, struct owner *o)
+{
+    if (sh->deferred == NULL && others_past(sh, o->s.first_frame)) {
+        shard_report(sh, o);
+        return false;
+    }
+    o->next_deferred = NULL;
+    if (sh->deferred_tail != NULL) {
+        sh->deferred_tail->next_deferred = o;
+    } else {
+        sh->deferred = o;
+    }
+    sh->deferred_tail = o;
+    return true;
+}
+
+static void shard_publish_bound(struct shard *sh, int64_t clock_us, uint64_t frame)
+{
+    struct tb_end_key k = {clock_us, TB_END_AT_PACKET, 0, frame + 1, 0};
+
+    if (sh->deferred != NULL) {
+        k = sh->deferred->end_key; /* queued in key order, before anything still to come */
+    }
+    atomic_fetch_add(&sh->bound_seq, 1);
+    atomic_store(&sh->bound_time, k.time_us);
+    atomic_store(&sh->bound_frame, k.frame);
+    atomic_store(&sh->bound_kind, (uint32_t)k.phase << 8 | k.sub);
+    atomic_store(&sh->bound_order, k.seq);
+    atomic_fetch_add(&sh->bound_seq, 1);
+}
+
+static void shard_bound(struct shard *sh, struct tb_end_key *out)
+{
+    uint32_t seq;
+
+    if (atomic_load(&sh->finished)) {
+        *out = (struct tb_end_key){INT64_MAX, UINT8_MAX, UINT8_MAX, UINT64_MAX, UINT32_MAX};
+        return;
+    }
+    do {
+        seq = atomic_load(&sh->bound_seq);
+        out->time_us = atomic_load(&sh->bound_time);
+        out->frame = atomic_load(&sh->bound_frame);
+        uint32_t kind = atomic_load(&sh->bound_kind);
+        out->phase = (uint8_t)(kind >> 8);
+        out->sub = (uint8_t)kind;
+        out->seq = atomic_load(&sh->bound_order);
+    } while ((seq & 1u) != 0 || seq != atomic_load(&sh->bound_seq));
+}
+
+/* Write queued reports in key order: all of them, or those no shard can still precede. */
+static void shard_merge(struct shard *all, int count, FILE *out, bool everything)
+{
+    struct tb_end_key bound = {INT64_MAX, UINT8_MAX, UINT8_MAX, UINT64_MAX, UINT32_MAX};
+
+    if (!everything) {
+        for (int t = 0; t < count; t++) {
+            struct tb_end_key b;
+            shard_bound(&all[t], &b);
+            if (tb_end_key_cmp(&b, &bound) < 0) {
+                bound = b;
+            }
+        }
+    }
+    for (;;) {
+        struct shard *best = NULL;
+        struct tb_end_key best_key;
+        for (int t = 0; t < count; t++) {
+            pthread_mutex_lock(&all[t].q_lock);
+            if (all[t].q_head != NULL &&
+                (best == NULL || tb_end_key_cmp(&all[t].q_head->key, &best_key) < 0)) {
+                best = &all[t];
+                best_key = all[t].q_head->key;
+            }
+            pthread_mutex_unlock(&all[t].q_lock);
+        }
+        if (best == NULL || (!everything && tb_end_key_cmp(&best_key, &bound) >= 0)) {
+            return;
+        }
+        pthread_mutex_lock(&best->q_lock);
+        struct message *m = best->q_head;
+        best->q_head = m->next;
+        if (best->q_head == NULL) {
+            best->q_tail = NULL;
+        }
+        pthread_mutex_unlock(&best->q_lock);
+        (void)fwrite(m->text, 1, m->len, out); /* EPIPE: seen at flush */
+        free(m);
+    }
+}
+
+static void *shard_main(void *arg)
+{
+    struct shard *sh = arg;
+    struct worker *w = &sh->w;
+
+    for (;;) {
+        size_t len;
+        const struct shard_entry *e = tb_ring_next(sh->ring, &len);
+        const uint8_t *bytes = (const uint8_t *)(e + 1);
+
+        bool end = e->kind == ENTRY_END;
+
+        /* Everything before this entry is done (at the end: everything; no session
+         * opens at the end, so others may count up to its frame). */
+        atomic_store(&sh->progress, end ? e->frame : e->frame - 1);
+        w->last_frame = e->frame;
+        w->last_ts_us = e->ts_us;
+        tb_flowtab_expire(w->flows, e->frame, e->clock_us);
+        if (e->kind == ENTRY_PACKET) {
+            struct tb_pkt pkt = e->pkt;
+            pkt.l3 = e->l3_len > 0 ? bytes : NULL;
+            pkt.payload = bytes + e->payload_off;
+            tb_flowtab_packet(w->flows, &pkt, e->frame, e->ts_us);
+        } else if (end) {
+            tb_flowtab_end_all(w->flows, e->frame, e->ts_us);
+        }
+        atomic_store(&sh->progress, e->frame);
+        shard_resolve(sh, end);
+        shard_publish_bound(sh, e->clock_us, e->frame);
+        tb_ring_release(sh->ring);
+        if (end) {
+            atomic_store(&sh->finished, true);
+            return NULL;
+        }
+    }
+}
+
+struct shard_reader {
+    struct worker w; /* decoder, counters, progress */
+    struct shard *all;
+    int count;
+    int64_t clock_us;
+    uint64_t taken;
+};
+
+static void shard_push(struct shard_reader *rd, struct shard *sh, enum entry_kind kind,
+                       const struct tb_packet *p, const struct tb_pkt *pkt)
+{
+    size_t copy = 0, l3 = 0, off = 0, plen = 0;
+    struct shard_entry e = {.kind = (uint32_t)kind,
+                            .frame = rd->w.last_frame,
+                            .ts_us = rd->w.last_ts_us,
+                            .clock_us = rd->clock_us};
+
+    if (kind == ENTRY_PACKET) {
+        const size_t room = tb_ring_max_entry(sh->ring) - sizeof e;
+        e.pkt = *pkt;
+        e.frame = p->frame;
+        e.ts_us = p->ts_us;
+        plen = pkt->payload_len;
+        if (pkt->l3 != NULL && pkt->payload >= pkt->l3 &&
+            pkt->payload + plen <= pkt->l3 + pkt->l3_len && pkt->l3_len <= room) {
+            l3 = pkt->l3_len; /* the usual case: the payload is inside the IP packet */
+            off = (size_t)(pkt->payload - pkt->l3);
+            copy = l3;
+        } else {
+            if (plen > room) {
+                e.pkt.payload_missing += plen - room; /* cannot happen with IP's 64 KiB */
+                plen = room;
+            }
+            off = 0;
+            copy = plen;
+        }
+        e.pkt.payload_len = plen;
+    }
+    e.l3_len = (uint32_t)l3;
+    e.payload_off = (uint32_t)off;
+    e.payload_len = (uint32_t)plen;
+    if (!tb_ring_has_room(sh->ring, sizeof e + copy)) {
+        /* About to wait for this worker: give every worker what it has been sent
+         * (it may be waiting for another one), and write what is ready meanwhile. */
+        for (int t = 0; t < rd->count; t++) {
+            tb_ring_flush(rd->all[t].ring);
+        }
+        shard_merge(rd->all, rd->count, rd->w.sink->out, false);
+    }
+    uint8_t *dst = tb_ring_reserve(sh->ring, sizeof e + copy);
+    memcpy(dst, &e, sizeof e);
+    if (copy > 0) {
+        memcpy(dst + sizeof e, l3 > 0 ? pkt->l3 : pkt->payload, copy);
+    }
+    tb_ring_commit(sh->ring);
+    sh->pushed_frame = e.frame;
+    if (kind != ENTRY_PACKET) {
+        tb_ring_flush(sh->ring);
+    }
+}
+
+static void on_sharded_packet(void *ctx, const struct tb_packet *p)
+{
+    struct shard_reader *rd = ctx;
+    struct tb_pkt pkt;
+
+    rd->w.last_frame = p->frame;
+    rd->w.last_ts_us = p->ts_us;
+    if (p->ts_us > rd->clock_us) {
+        rd->clock_us = p->ts_us;
+    }
+    if (take_packet(&rd->w, p, &pkt)) {
+        /* Mix again: the table's hash is made for its buckets, not for its low bits alone. */
+        uint32_t h = tb_flow_hash(&pkt);
+        h ^= h >> 16;
+        h *= 0x85ebca6bu;
+        h ^= h >> 13;
+        struct shard *sh = &rd->all[(uint32_t)(((uint64_t)h * (uint32_t)rd->count) >> 32)];
+        shard_push(rd, sh, ENTRY_PACKET, p, &pkt);
+    }
+    if (++rd->taken % SHARD_TICK_FRAMES == 0) {
+        for (int t = 0; t < rd->count; t++) {
+            if (rd->all[t].pushed_frame + SHARD_TICK_FRAMES <= p->frame) {
+                shard_push(rd, &rd->all[t], ENTRY_TICK, NULL, NULL);
+            }
+        }
+    }
+    if (rd->taken % SHARD_MERGE_FRAMES == 0) {
+        for (int t = 0; t < rd->count; t++) {
+            tb_ring_flush(rd->all[t].ring);
+        }
+        shard_merge(rd->all, rd->count, rd->w.sink->out, false);
+    }
+}
+
+static bool shard_init(struct shard *sh, struct run *r, const char *file, struct tb_keylog *secrets,
+                       const struct tb_flow_limits *lim)
+{
+    sh->mem = open_memstream(&sh->mem_buf, &sh->mem_len);
+    sink_init(&sh->sink, sh->mem);
+    pthread_mutex_init(&sh->log_lock, NULL);
+    pthread_mutex_init(&sh->q_lock, NULL);
+    atomic_store(&sh->oldest_live, UINT64_MAX);
+    sh->w = (struct worker){.run = r, .sink = &sh->sink, .file = file, .shard = sh,
+                            .keylog_file = secrets};
+    const char *kib_env = getenv("TLSBLAME_RING_KIB");
+    unsigned long kib = kib_env != NULL ? strtoul(kib_env, NULL, 10) : SHARD_RING_KIB;
+    kib = kib < SHARD_RING_MIN_KIB ? SHARD_RING_MIN_KIB : kib > (1ul << 20) ? (1ul << 20) : kib;
+    sh->ring = tb_ring_new((size_t)kib << 10);
+    sh->log_cap = 1024;
+    sh->log_frame = malloc(sh->log_cap * sizeof *sh->log_frame);
+    sh->log_ended = malloc(sh->log_cap * sizeof *sh->log_ended);
+    sh->w.classifier = r->cfg->no_ndpi ? NULL : tb_classify_new(); /* classify */
+    sh->w.flows = tb_flowtab_new(lim, &flow_ops, &sh->w);
+    return sh->mem != NULL && sink_ok(&sh->sink) && sh->ring != NULL && sh->log_frame != NULL &&
+           sh->log_ended != NULL && sh->w.flows != NULL &&
+           (sh->w.classifier != NULL || r->cfg->no_ndpi);
+}
+
+static void shard_fini(struct shard *sh)
+{
+    while (sh->deferred != NULL) { /* only when a worker could not start */
+        struct owner *o = sh->deferred;
+        sh->deferred = o->next_deferred;
+        free_owner(&sh->w, o);
+    }
+    tb_flowtab_free(sh->w.flows, sh->w.last_frame, sh->w.last_ts_us);
+    tb_classify_free(sh->w.classifier); /* classify: after the flows */
+    for (struct message *m = sh->q_head, *next; m != NULL; m = next) {
+        next = m->next;
+        free(m);
+    }
+    sink_fini(&sh->sink);
+    if (sh->mem != NULL) {
+        fclose(sh->mem);
+    }
+    free(sh->mem_buf);
+    tb_ring_free(sh->ring);
+    free(sh->log_frame);
+    free(sh->log_ended);
+    pthread_mutex_destroy(&sh->log_lock);
+    pthread_mutex_destroy(&sh->q_lock);
+}
+
+static void process_capture_sharded(struct run *r, struct sink *k, const char *file, int count)
+{
+    char errmsg[512] = "";
+    struct tb_capture *cap = NULL;
+    struct shard_reader rd = {.w = {.run = r, .sink = k, .file = file}, .count = count,
+                              .clock_us = INT64_MIN};
+    struct tb_flow_limits lim = {
+        .max_flows = r->cfg->max_flows,
+        .max_ooo_total = TB_DEFAULT_MAX_OOO_TOTAL,
+        .idle_timeout_us = (int64_t)r->cfg->idle_timeout_s * 1000000,
+    };
+    struct tb_keylog *secrets = NULL;
+    enum tb_err err;
+    bool ok = true;
+
+    err = tb_capture_open_file(file, r->cfg->filter, &cap, errmsg, sizeof errmsg);
+    if (err != TB_OK) {
+        if (err == TB_ERR_USAGE) {
+            k->usage_errors++;
+        }
+        input_error(r, k, file, 0, errmsg);
+        return;
+    }
+    k->inputs_read++;
+    secrets = capture_secrets(r, file); /* keylog */
+    rd.w.decoder = tb_decoder_new();
+    rd.all = calloc((size_t)count, sizeof *rd.all);
+    ok = rd.w.decoder != NULL && rd.all != NULL;
+    for (int t = 0; ok && t < count; t++) {
+        rd.all[t].all = rd.all;
+        rd.all[t].count = count;
+        rd.all[t].index = t;
+        ok = shard_init(&rd.all[t], r, file, secrets, &lim);
+    }
+    for (int t = 0; ok && t < count; t++) {
+        rd.all[t].started = pthread_create(&rd.all[t].tid, NULL, shard_main, &rd.all[t]) == 0;
+        ok = rd.all[t].started;
+    }
+    if (!ok) {
+        input_error(r, k, file, 0, "out of memory (or no threads) for -j");
+    } else {
+        rd.w.cap = cap;
+        rd.w.progress = r->cfg->verbosity >= 0 && isatty(STDERR_FILENO);
+        err = tb_capture_run(cap, on_sharded_packet, &rd, r->cfg->count, errmsg, sizeof errmsg);
+        if (rd.w.progress_shown) {
+            fputs("\r\033[K", stderr);
+        }
+    }
+    for (int t = 0; rd.all != NULL && t < count; t++) {
+        if (rd.all[t].started) {
+            shard_push(&rd, &rd.all[t], ENTRY_END, NULL, NULL);
+        }
+    }
+    for (int t = 0; rd.all != NULL && t < count; t++) {
+        if (rd.all[t].started) {
+            pthread_join(rd.all[t].tid, NULL);
+        }
+    }
+    if (ok) {
+        shard_merge(rd.all, count, k->out, true);
+        capture_done(r, k, &rd.w, err, errmsg);
+        for (int t = 0; t < count; t++) {
+            classify_diag(r, file, rd.all[t].w.classifier); /* classify */
+            sink_merge(k, &rd.all[t].sink);
+        }
+    }
+    for (int t = 0; rd.all != NULL && t < count; t++) {
+        shard_fini(&rd.all[t]);
+    }
+    free(rd.all);
+    tb_keylog_free(secrets); /* keylog: after the flows, whose sessions borrow it */
+    tb_decoder_free(rd.w.decoder);
+    tb_capture_close(cap);
+}
+
 
 struct batch {
     struct run *run;
@@ -1209,6 +1854,8 @@ int tb_pipeline_run(const struct tb_config *cfg)
         }
         if (cfg->jobs > 1 && inputs.count > 1) {
             run_batch(&r, &k, &inputs, cfg->jobs);
+        } else if (cfg->jobs > 1 && inputs.count == 1) {
+            process_capture_sharded(&r, &k, inputs.path[0], cfg->jobs > 64 ? 64 : cfg->jobs);
         } else {
             for (size_t i = 0; i < inputs.count && !stop_requested; i++) {
                 process_capture(&r, &k, inputs.path[i]);

@@ -46,6 +46,27 @@ struct tb_flow_ops {
     int (*first_payload_is_client)(void *ctx, const uint8_t *bytes, size_t len);
 };
 
+/*
+ * Where an end falls in the capture. Ends sorted by this key come in the
+ * order one flow table gives them, also when the flows were spread over
+ * several tables (-j on one file) fed the same capture clock.
+ */
+enum tb_end_phase {
+    TB_END_AT_PACKET,      /* at time_us, caused by the packet at frame (seq: in turn) */
+    TB_END_AT_DEADLINE,    /* time_us: the deadline the clock passed; sub 0 linger, 1 idle */
+    TB_END_AT_CAPTURE_END, /* in order of the flows' last packets (frame) */
+};
+
+struct tb_end_key {
+    int64_t time_us;
+    uint8_t phase;
+    uint8_t sub;
+    uint64_t frame;
+    uint32_t seq;
+};
+
+int tb_end_key_cmp(const struct tb_end_key *a, const struct tb_end_key *b);
+
 struct tb_flow_limits {
     size_t max_flows;
     size_t max_ooo_total;
@@ -66,6 +87,11 @@ void tb_flowtab_expire(struct tb_flowtab *ft, uint64_t frame, int64_t ts_us);
 void tb_flowtab_end_all(struct tb_flowtab *ft, uint64_t frame, int64_t ts_us);
 size_t tb_flowtab_count(const struct tb_flowtab *ft);
 uint64_t tb_flowtab_evictions(const struct tb_flowtab *ft);
+
+/* Key of the end being reported: valid inside the end callback. */
+void tb_flowtab_end_key(const struct tb_flowtab *ft, struct tb_end_key *out);
+/* The flow table's hash of a packet's connection, the same both ways. */
+uint32_t tb_flow_hash(const struct tb_pkt *p);
 
 /* Endpoints of a flow: [TB_DIR_C2S] is the client. */
 void tb_flow_endpoint(const struct tb_flow *f, enum tb_dir side, uint8_t *ip_version,
