@@ -20,6 +20,7 @@
 
 struct entry {
     struct tb_cert cert; /* first: tb_cert_release() maps a cert back to its entry */
+    struct tb_cert_rendered rendered;
     uint64_t hash;
     size_t refs;
     struct entry *chain;       /* next in the bucket */
@@ -123,6 +124,7 @@ static void entry_free(struct tb_certcache *cache, struct entry *e)
     *pp = e->chain;
     lru_unlink(cache, e);
     tb_x509_cert_fini(&e->cert);
+    free(e->rendered.json);
     free(e);
     cache->entries--;
 }
@@ -177,6 +179,7 @@ const struct tb_cert *tb_certcache_get(struct tb_certcache *cache, const uint8_t
         free(e);
         return NULL;
     }
+    e->cert.rendered = &e->rendered;
     e->hash = h;
     e->refs = 1;
     e->chain = *bucket;

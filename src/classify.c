@@ -31,6 +31,7 @@
 struct tb_classifier {
     struct ndpi_detection_module_struct *mod;
     uint32_t flow_size;
+    bool measured;              /* -v: time and count nDPI (two clock reads per packet) */
     struct tb_classify_stats stats;
 };
 
@@ -40,7 +41,9 @@ struct tb_classifier {
  * nDPI allocates through set_ndpi_malloc()/set_ndpi_free() hooks, which are
  * process-wide. The free hook gets no size, so both sides count with
  * malloc_usable_size(): a block nDPI frees that it did not allocate through
- * the hook only skews the counter, it never corrupts anything.
+ * the hook only skews the counter, it never corrupts anything. Installed for
+ * -v only, which prints the counts: otherwise every allocation of every -j
+ * worker would go through the same two atomic counters.
  */
 /* nDPI 4.2 (ndpi_api.h): module setup "MUST NOT run in parallel"; -j workers take turns. */
 static pthread_mutex_t ndpi_module_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -105,7 +108,10 @@ struct tb_classifier *tb_classify_new(void)
     if (c == NULL) {
         return NULL;
     }
-    (void)pthread_once(&ndpi_hooks_once, install_hooks); /* only fails on misuse */
+    c->measured = tb_verbosity() >= 1;
+    if (c->measured) {
+        (void)pthread_once(&ndpi_hooks_once, install_hooks); /* only fails on misuse */
+    }
     t0 = now_ns();
     (void)pthread_mutex_lock(&ndpi_module_lock); /* a static mutex: cannot fail */
     /* Not ndpi_enable_ja3_plus: plain JA3, comparable with every other tool. */
@@ -253,13 +259,15 @@ static void ndpi_finish(struct tb_classifier *c, struct tb_classify_flow *cf, st
 {
     struct ndpi_flow_struct *flow = cf->ndpi_flow;
     uint8_t guessed = 0;
-    uint64_t t0 = now_ns();
+    uint64_t t0 = c->measured ? now_ns() : 0;
 
     /* No guess: a port-based guess is exactly what tlsblame must not report as a finding. */
     ndpi_protocol proto = ndpi_detection_giveup(c->mod, flow, 0, &guessed);
     cf->ndpi_gave_ja3 = record_ndpi(c, flow, proto, s);
     ndpi_free_flow(flow);
-    c->stats.ndpi_ns += elapsed_ns(t0);
+    if (c->measured) {
+        c->stats.ndpi_ns += elapsed_ns(t0);
+    }
     cf->ndpi_flow = NULL;
     cf->ndpi_done = true;
 }
@@ -276,13 +284,24 @@ static void ndpi_feed(struct tb_classifier *c, struct tb_classify_flow *cf, stru
     if (pkt->l3 == NULL || pkt->l3_len == 0 || pkt->l3_len > UINT16_MAX) {
         return;
     }
-    t0 = now_ns();
+    /* Once data flows, a bare ACK tells nDPI nothing (its three-way handshake
+     * tracking has had the ACK before the first data): about a third of the
+     * packets of a handshake, and a call into nDPI each. */
+    bool bare_ack = pkt->payload_len == 0 && pkt->payload_missing == 0 &&
+                    (pkt->tcp_flags & (TB_TCP_SYN | TB_TCP_FIN | TB_TCP_RST)) == 0;
+    if (bare_ack && cf->ndpi_saw_data) {
+        return;
+    }
+    cf->ndpi_saw_data = cf->ndpi_saw_data || pkt->payload_len > 0 || pkt->payload_missing > 0;
+    t0 = c->measured ? now_ns() : 0;
     ndpi_protocol proto =
         ndpi_detection_process_packet(c->mod, flow, pkt->l3, (unsigned short)pkt->l3_len, ts_ms);
     known = proto.master_protocol != NDPI_PROTOCOL_UNKNOWN ||
             proto.app_protocol != NDPI_PROTOCOL_UNKNOWN;
     more = known && ndpi_extra_dissection_possible(c->mod, flow) != 0;
-    c->stats.ndpi_ns += elapsed_ns(t0);
+    if (c->measured) {
+        c->stats.ndpi_ns += elapsed_ns(t0);
+    }
     c->stats.packets++;
     cf->ndpi_packets++;
     cf->ndpi_detected = known;
@@ -1181,11 +1200,58 @@ static void text_hex_list(struct text *t, const uint16_t *v, size_t n)
     }
 }
 
+/*
+ * The last lists hashed, per thread: a capture's clients are a handful of
+ * programs that send the same lists again and again, and two SHA-256 per
+ * ClientHello were ~3% of a handshake-heavy run.
+ */
+#define SHA12_MEMO 64
+#define SHA12_MEMO_TEXT 1024
+struct sha12_memo {
+    uint32_t len;
+    char text[SHA12_MEMO_TEXT];
+    char hex[13];
+};
+static _Thread_local struct sha12_memo *sha12_memo; /* SHA12_MEMO slots, or NULL */
+static _Thread_local bool sha12_memo_tried;
+static pthread_key_t sha12_memo_key; /* its destructor frees a thread's slots when it ends */
+
+static void sha12_memo_key_init(void)
+{
+    (void)pthread_key_create(&sha12_memo_key, free);
+}
+
+static struct sha12_memo *memo_slot(const struct text *t)
+{
+    uint32_t h = 2166136261u;
+
+    if (t->len > SHA12_MEMO_TEXT) {
+        return NULL;
+    }
+    if (!sha12_memo_tried) {
+        sha12_memo_tried = true;
+        sha12_memo = calloc(SHA12_MEMO, sizeof *sha12_memo);
+        if (sha12_memo != NULL) {
+            static pthread_once_t once = PTHREAD_ONCE_INIT;
+            (void)pthread_once(&once, sha12_memo_key_init);
+            (void)pthread_setspecific(sha12_memo_key, sha12_memo);
+        }
+    }
+    if (sha12_memo == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < t->len; i++) {
+        h = (h ^ (uint8_t)t->s[i]) * 16777619u;
+    }
+    return &sha12_memo[h % SHA12_MEMO];
+}
+
 /* First 12 hex characters of SHA-256 of the text; "000000000000" for an empty list. */
 static bool sha12(const struct text *t, char out[13])
 {
     uint8_t digest[TB_SHA256_LEN];
     char hex[2 * TB_SHA256_LEN + 1];
+    struct sha12_memo *m;
 
     if (t->overflow) {
         return false;
@@ -1194,12 +1260,22 @@ static bool sha12(const struct text *t, char out[13])
         memcpy(out, "000000000000", 13);
         return true;
     }
+    m = memo_slot(t);
+    if (m != NULL && m->len == t->len && memcmp(m->text, t->s, t->len) == 0) {
+        memcpy(out, m->hex, 13);
+        return true;
+    }
     if (tb_hash_sha256(t->s, t->len, digest) != TB_OK) {
         return false;
     }
     tb_hash_hex(digest, sizeof digest, hex);
     memcpy(out, hex, 12);
     out[12] = '\0';
+    if (m != NULL) {
+        m->len = (uint32_t)t->len;
+        memcpy(m->text, t->s, t->len);
+        memcpy(m->hex, out, 13);
+    }
     return true;
 }
 

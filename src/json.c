@@ -36,6 +36,7 @@ static void w_flush(struct tb_json_writer *w)
          * worker's own memory stream); short writes show up in ferror() */
         (void)fwrite_unlocked(w->buf, 1, w->len, w->out);
         w->len = 0;
+        w->flushes++;
     }
 }
 
@@ -411,6 +412,7 @@ void tb_json_writer_init(struct tb_json_writer *w, FILE *out)
     w->depth = 0;
     w->after_key = false;
     w->end_line = false;
+    w->flushes = 0;
     w->items[0] = 0;
 }
 
@@ -565,6 +567,21 @@ void tb_json_null(struct tb_json_writer *w)
 {
     value_prefix(w);
     W_LIT(w, "null");
+    value_done(w);
+}
+
+void tb_json_raw_begin(struct tb_json_writer *w)
+{
+    value_prefix(w);
+}
+
+void tb_json_raw(struct tb_json_writer *w, const char *bytes, size_t n)
+{
+    w_mem(w, bytes, n);
+}
+
+void tb_json_raw_end(struct tb_json_writer *w)
+{
     value_done(w);
 }
 

@@ -33,6 +33,7 @@ struct tb_json_writer {
     unsigned depth;
     bool after_key;
     bool end_line;   /* write '\n' after the top-level value */
+    uint32_t flushes; /* times buf went out: bytes in it since are still there */
     uint32_t items[TB_MAX_DEPTH + 1]; /* values written at each depth */
     char buf[TB_JSON_BUF];
 };
@@ -57,6 +58,10 @@ void tb_json_i64(struct tb_json_writer *w, int64_t v);
 void tb_json_bool(struct tb_json_writer *w, bool v);
 void tb_json_tri(struct tb_json_writer *w, enum tb_tri v);           /* UNKNOWN -> null */
 void tb_json_null(struct tb_json_writer *w);
+/* One value rendered earlier, given as raw bytes between begin and end. */
+void tb_json_raw_begin(struct tb_json_writer *w);
+void tb_json_raw(struct tb_json_writer *w, const char *bytes, size_t n);
+void tb_json_raw_end(struct tb_json_writer *w);
 void tb_json_num(struct tb_json_writer *w, double v);                /* non-finite -> null */
 void tb_json_time_us(struct tb_json_writer *w, int64_t ts_us);
 void tb_json_time_s(struct tb_json_writer *w, int64_t ts_s);

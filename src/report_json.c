@@ -7,6 +7,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "report_int.h"
@@ -149,7 +150,9 @@ static bool chain_time(const struct tb_session *s, const struct tb_chain *ch, in
     return true;
 }
 
-/* CERT object (INTERFACE.md). */
+/* CERT object (INTERFACE.md). The first time a cached certificate is written
+ * its bytes are kept (tb_cert_rendered); later sessions copy them and write
+ * only valid_at_capture, which depends on the session's time. */
 static void cert_object(struct tb_json_writer *w, const struct tb_cert *c, bool at_known,
                         int64_t at_s)
 {
@@ -158,7 +161,21 @@ static void cert_object(struct tb_json_writer *w, const struct tb_cert *c, bool 
         return;
     }
     bool p = c->parsed;
+    const char *valid = p && at_known ? (c->not_before <= at_s && at_s <= c->not_after ? "true"
+                                                                                      : "false")
+                                      : "null";
+    struct tb_cert_rendered *kept = c->rendered;
+    if (kept != NULL && kept->json != NULL) {
+        tb_json_raw_begin(w);
+        tb_json_raw(w, kept->json, kept->head_len);
+        tb_json_raw(w, valid, strlen(valid));
+        tb_json_raw(w, kept->json + kept->head_len, kept->tail_len);
+        tb_json_raw_end(w);
+        return;
+    }
+    uint32_t flushes = w->flushes;
     tb_json_obj_begin(w);
+    size_t head_at = w->len - 1; /* the '{' */
     /* an unparsable certificate may still carry a name x509.c could read */
     key_str(w, "subject", p || (c->subject != NULL && c->subject[0] != '\0') ? c->subject : NULL);
     key_str(w, "issuer", p || (c->issuer != NULL && c->issuer[0] != '\0') ? c->issuer : NULL);
@@ -182,16 +199,26 @@ static void cert_object(struct tb_json_writer *w, const struct tb_cert *c, bool 
     TB_JSON_KEY(w, "self_signed");
     p ? tb_json_bool(w, c->self_signed) : tb_json_null(w);
     TB_JSON_KEY(w, "valid_at_capture");
-    if (p && at_known) {
-        tb_json_bool(w, c->not_before <= at_s && at_s <= c->not_after);
-    } else {
-        tb_json_null(w);
-    }
+    size_t head_end = w->len;
+    tb_json_raw_begin(w);
+    tb_json_raw(w, valid, strlen(valid));
+    tb_json_raw_end(w);
+    size_t tail_at = w->len;
     key_str(w, "parse_error", p ? NULL : (c->parse_error != NULL ? c->parse_error : "unparsed"));
     /* extras */
     key_str(w, "ski", p ? c->ski_hex : NULL);
     key_str(w, "aki", p ? c->aki_hex : NULL);
     tb_json_obj_end(w);
+    if (kept != NULL && w->flushes == flushes) { /* all of it still in the buffer */
+        size_t head = head_end - head_at, tail = w->len - tail_at;
+        kept->json = malloc(head + tail);
+        if (kept->json != NULL) {
+            memcpy(kept->json, w->buf + head_at, head);
+            memcpy(kept->json + head, w->buf + tail_at, tail);
+            kept->head_len = head;
+            kept->tail_len = tail;
+        }
+    }
 }
 
 static void chain_array(struct tb_json_writer *w, const struct tb_session *s,

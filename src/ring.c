@@ -95,7 +95,7 @@ static void wait_for(struct tb_ring *r, bool (*ready)(struct tb_ring *), int who
         if (ready(r)) {
             return;
         }
-        __builtin_ia32_pause();
+        spin_pause();
     }
     pthread_mutex_lock(&r->lock);
     while (!ready(r)) {

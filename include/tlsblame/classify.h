@@ -57,6 +57,7 @@ struct tb_classifier;
 struct tb_classify_flow {
     void *ndpi_flow;               /* nDPI's flow state while it decides, else NULL */
     uint16_t ndpi_packets;         /* packets given to nDPI */
+    bool ndpi_saw_data;            /* it had a packet with payload: bare ACKs no longer go */
     bool ndpi_done;
     bool ndpi_detected;            /* nDPI named a protocol before the end */
     bool ndpi_gave_ja3;            /* the session's JA3 is nDPI's (else tlsblame's own) */

@@ -99,6 +99,16 @@ struct tb_cert {
     const char *unknown_critical_oid; /* dotted, NULL if none */
 
     void *impl;              /* x509.c private (parsed mbedTLS object) */
+    struct tb_cert_rendered *rendered; /* the cache's: report_json.c keeps its JSON here */
+};
+
+/*
+ * A certificate's JSON object is the same in every session but for
+ * valid_at_capture: kept as the bytes before that value and after it.
+ */
+struct tb_cert_rendered {
+    char *json;              /* head then tail, NULL until first written */
+    size_t head_len, tail_len;
 };
 
 struct tb_certcache;

@@ -21,6 +21,7 @@
 #include "tlsblame/capture.h"
 #include "tlsblame/classify.h"
 #include "tlsblame/decode.h"
+#include "tlsblame/err.h"
 #include "tlsblame/flow.h"
 #include "tlsblame/limits.h"
 #include "tlsblame/session.h"
@@ -878,6 +879,7 @@ static void test_ndpi_state_and_memory(void **state)
 
 int main(void)
 {
+    tb_set_verbosity(1); /* nDPI's memory is counted under -v only (the memory test needs it) */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ja4_spec_example),
         cmocka_unit_test(test_ja4_parts),
