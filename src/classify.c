@@ -24,6 +24,7 @@
 #include <ndpi_api.h>
 
 #include "tlsblame/classify.h"
+#include "ndpi_module.h"
 #include "tlsblame/err.h"
 #include "tlsblame/hash.h"
 #include "tlsblame/reader.h"
@@ -141,6 +142,15 @@ void tb_classify_free(struct tb_classifier *c)
     ndpi_exit_detection_module(c->mod);
     (void)pthread_mutex_unlock(&ndpi_module_lock);
     free(c);
+}
+
+bool tb_classify_reset(struct tb_classifier *c)
+{
+    if (!tb_ndpi_forget_flows(c->mod)) {
+        return false;
+    }
+    memset(&c->stats, 0, sizeof c->stats);
+    return true;
 }
 
 void tb_classify_stats(const struct tb_classifier *c, struct tb_classify_stats *out)

@@ -565,7 +565,13 @@ static void classify_diag(const struct run *r, const char *file, struct tb_class
 }
 /* classify: end */
 
-static void process_capture(struct run *r, struct sink *k, const char *file)
+/*
+ * One capture. keep: the calling thread's nDPI module, made on first use and
+ * kept from one capture to the next once tb_classify_reset has cleared what
+ * it learnt (a new module costs ~10 ms: most of the time on small files).
+ */
+static void process_capture(struct run *r, struct sink *k, const char *file,
+                            struct tb_classifier **keep)
 {
     char errmsg[512] = "";
     struct tb_capture *cap = NULL;
@@ -588,7 +594,12 @@ static void process_capture(struct run *r, struct sink *k, const char *file)
     k->inputs_read++;
     w.keylog_file = capture_secrets(r, file); /* keylog */
     w.decoder = tb_decoder_new();
-    w.classifier = r->cfg->no_ndpi ? NULL : tb_classify_new(); /* classify */
+    /* classify: begin */
+    if (!r->cfg->no_ndpi && *keep == NULL) {
+        *keep = tb_classify_new();
+    }
+    w.classifier = r->cfg->no_ndpi ? NULL : *keep;
+    /* classify: end */
     w.flows = tb_flowtab_new(&lim, &flow_ops, &w);
     if (w.decoder == NULL || w.flows == NULL || (w.classifier == NULL && !r->cfg->no_ndpi)) {
         input_error(r, k, file, 0, "out of memory");
@@ -605,8 +616,12 @@ static void process_capture(struct run *r, struct sink *k, const char *file)
     classify_diag(r, file, w.classifier); /* classify */
 out:
     tb_flowtab_free(w.flows, w.last_frame, w.last_ts_us);
-    tb_classify_free(w.classifier); /* classify: after the flows, which give up their nDPI state */
-    tb_keylog_free(w.keylog_file);  /* keylog: after the flows, whose sessions borrow it */
+    /* classify: after the flows, which give up their nDPI state */
+    if (w.classifier != NULL && !tb_classify_reset(w.classifier)) {
+        tb_classify_free(w.classifier);
+        *keep = NULL;
+    }
+    tb_keylog_free(w.keylog_file); /* keylog: after the flows, whose sessions borrow it */
     tb_decoder_free(w.decoder);
     tb_capture_close(cap);
 }
@@ -1495,6 +1510,7 @@ static void *batch_worker(void *arg)
 {
     struct batch_thread *bt = arg;
     struct batch *b = bt->b;
+    struct tb_classifier *classifier = NULL; /* this thread's nDPI module, file after file */
 
     for (;;) {
         size_t i;
@@ -1505,6 +1521,7 @@ static void *batch_worker(void *arg)
         pthread_mutex_lock(&b->lock);
         if (b->next >= b->inputs->count || stop_requested) {
             pthread_mutex_unlock(&b->lock);
+            tb_classify_free(classifier);
             return NULL;
         }
         i = b->next++;
@@ -1513,7 +1530,7 @@ static void *batch_worker(void *arg)
         mem = open_memstream(&text, &text_len);
         sink_init(&b->sinks[i], mem);
         if (mem != NULL && sink_ok(&b->sinks[i])) {
-            process_capture(b->run, &b->sinks[i], b->inputs->path[i]);
+            process_capture(b->run, &b->sinks[i], b->inputs->path[i], &classifier);
         } else {
             fprintf(stderr, "tlsblame: %s: out of memory\n", b->inputs->path[i]);
             b->sinks[i].input_errors++;
@@ -1781,7 +1798,9 @@ int tb_pipeline_analyze_file(const struct tb_config *cfg, struct tb_ruleset *rul
         status = 2;
         goto out;
     }
-    process_capture(&r, &k, path);
+    struct tb_classifier *classifier = NULL;
+    process_capture(&r, &k, path, &classifier);
+    tb_classify_free(classifier);
     status = k.inputs_read == 0 ? 2 : 0;
 out:
     sink_fini(&k);
@@ -1861,9 +1880,11 @@ int tb_pipeline_run(const struct tb_config *cfg)
         } else if (cfg->jobs > 1 && inputs.count == 1) {
             process_capture_sharded(&r, &k, inputs.path[0], cfg->jobs > 64 ? 64 : cfg->jobs);
         } else {
+            struct tb_classifier *classifier = NULL; /* one nDPI module for every file */
             for (size_t i = 0; i < inputs.count && !stop_requested; i++) {
-                process_capture(&r, &k, inputs.path[i]);
+                process_capture(&r, &k, inputs.path[i], &classifier);
             }
+            tb_classify_free(classifier);
         }
     }
     if (status == 0) {

@@ -89,6 +89,13 @@ struct tb_classify_stats {
 /* One nDPI detection module with every protocol enabled. NULL: out of memory. */
 struct tb_classifier *tb_classify_new(void);
 void tb_classify_free(struct tb_classifier *c); /* NULL-safe */
+/*
+ * Between two captures: forget what nDPI learnt from the flows of the last
+ * one (its per-module caches of servers and certificates), so the next is
+ * classified exactly as by a new module, without the ~10 ms of setting one
+ * up. The counters restart. false: it cannot (the caller makes a new one).
+ */
+bool tb_classify_reset(struct tb_classifier *c);
 void tb_classify_stats(const struct tb_classifier *c, struct tb_classify_stats *out);
 /* nDPI's version string ("4.2.0"), for --version. */
 const char *tb_classify_ndpi_version(void);

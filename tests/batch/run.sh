@@ -84,3 +84,22 @@ else
 fi
 "$bin" --summary -j 4 "$tmp/in" >"$tmp/sum.txt" 2>/dev/null
 grep -q "^Summary: $sum_sessions TLS session" "$tmp/sum.txt" && ok "--summary prints only the summary" || { bad "--summary prints only the summary"; head -3 "$tmp/sum.txt" | sed 's/^/#   /'; }
+
+# One nDPI module serves file after file (tb_classify_reset): every file's
+# sessions must be exactly those of a run on that file alone, with a fresh
+# module. The corpus has what the samples lack: STUN, BitTorrent and other
+# flows nDPI remembers servers from.
+rel=${TB_REL_BIN:-$PWD/tlsblame}
+corpus=${TB_CORPUS:-$PWD/../shared/corpus}
+mapfile -t every < <( { ls samples/*.pcap samples/*.pcapng
+                        [ -d "$corpus" ] && find "$corpus" -name '*.pcap' -o -name '*.pcapng'; } | sort)
+"$bin" --json -j 2 "${every[@]}" 2>/dev/null | grep -v '"type":"summary"' >"$tmp/one-run.json"
+for f in "${every[@]}"; do
+    "$rel" --json "$f" 2>/dev/null | grep -v '"type":"summary"'
+done >"$tmp/each-alone.json"
+if [ -s "$tmp/each-alone.json" ] && cmp -s "$tmp/one-run.json" "$tmp/each-alone.json"; then
+    ok "one run over ${#every[@]} captures reports each as a run on it alone (nDPI module reused)"
+else
+    diff "$tmp/one-run.json" "$tmp/each-alone.json" | head -3 | cut -c1-200 | sed 's/^/#   /'
+    bad "one run over ${#every[@]} captures reports each as a run on it alone (nDPI module reused)"
+fi
