@@ -17,7 +17,7 @@ confine() {
     if [ -z "$offenders" ]; then ok "<$re> only in $*"; else bad "<$re> included outside $*: $offenders"; fi
 }
 confine 'pcap\.h|pcap/' src/capture.c
-confine 'ndpi' src/classify.c
+confine 'ndpi' src/classify.c src/ndpi_module.c
 confine 'yaml\.h' src/rules_load.c
 confine 'mbedtls/' src/x509.c src/x509_int.h src/chain.c src/cv.c src/certcache.c src/keylog.c \
     src/decrypt.c src/hash.c
