@@ -54,7 +54,12 @@ struct sink {
     uint64_t input_errors;
     uint64_t usage_errors;
     uint64_t inputs_read;
+    struct batch *batch;   /* -j over several inputs: the run, this input's place in it, */
+    size_t index;
+    char **held;           /* and out's buffer (open_memstream) */
 };
+
+static void sink_pass_on(struct sink *k);
 
 struct worker {
     struct run *run;
@@ -324,6 +329,7 @@ static void report_session(struct worker *w, struct tb_session *s)
     if (r->cfg->iface != NULL) {
         fflush(k->out); /* live: each result as it happens */
     }
+    sink_pass_on(k);
 }
 
 static void on_end(void *ctx, void *owner, enum tb_flow_end why, uint64_t frame, int64_t ts_us)
@@ -458,6 +464,7 @@ static void input_error(struct run *r, struct sink *k, const char *file, uint64_
         tb_report_json_error(k->out, file, frame, message);
     }
     tb_summary_add_error(k->summary, file);
+    sink_pass_on(k);
 }
 
 static uint64_t frame_of_message(const char *msg)
@@ -902,7 +909,7 @@ static void sink_merge(struct sink *dst, const struct sink *src)
  * Only caps differ: the flow and reassembly limits apply per worker.
  */
 
-#define SHARD_RING_KIB 4096     /* per worker; TLSBLAME_RING_KIB overrides it (tests use the least) */
+#define SHARD_RING_KIB 2048     /* per worker; TLSBLAME_RING_KIB overrides it (tests use the least) */
 #define SHARD_RING_MIN_KIB 1100 /* four of the largest entries: a 256 KiB packet and its header */
 #define SHARD_TICK_FRAMES 256 /* a worker that got nothing for this long gets the clock */
 #define SHARD_MERGE_FRAMES 64
@@ -1473,18 +1480,47 @@ static void process_capture_sharded(struct run *r, struct sink *k, const char *f
 }
 
 
+/*
+ * Several inputs, -j at a time. Output stays in input order and whole per
+ * input: the input whose turn it is writes as it goes; one further on keeps
+ * what it wrote (at most BATCH_HOLD_KIB, then it waits for its turn), so
+ * memory does not grow with the captures' size.
+ */
+#define BATCH_HOLD_KIB 8192 /* TLSBLAME_BATCH_HOLD_KIB overrides it (tests use 1) */
+
 struct batch {
     struct run *run;
     struct input_list *inputs;
+    FILE *out;              /* the run's output */
+    size_t hold;            /* bytes an input may keep before its turn */
     pthread_mutex_t lock;
-    pthread_cond_t done_cond;
+    pthread_cond_t turn;    /* printed moved on */
     size_t next;            /* next input to take */
     size_t printed;         /* inputs whose output was written, in order */
-    char **text;            /* per input: its whole output, or NULL until done */
+    char **text;            /* per input: what it still holds once done, or NULL */
     size_t *text_len;
     bool *done;
     struct sink *sinks;     /* per input */
 };
+
+static void sink_pass_on(struct sink *k)
+{
+    struct batch *b = k->batch;
+    long held;
+
+    if (b == NULL || fflush(k->out) != 0 || (held = ftell(k->out)) <= 0) {
+        return;
+    }
+    pthread_mutex_lock(&b->lock);
+    while (b->printed != k->index && (size_t)held >= b->hold && !stop_requested) {
+        pthread_cond_wait(&b->turn, &b->lock);
+    }
+    if (b->printed == k->index) {
+        (void)fwrite(*k->held, 1, (size_t)held, b->out); /* EPIPE: seen at flush */
+        (void)fseek(k->out, 0, SEEK_SET);
+    }
+    pthread_mutex_unlock(&b->lock);
+}
 
 /* Print finished outputs in input order; called with the lock held. */
 static void batch_flush_in_order(struct batch *b, struct sink *main_sink)
@@ -1499,6 +1535,7 @@ static void batch_flush_in_order(struct batch *b, struct sink *main_sink)
         sink_merge(main_sink, &b->sinks[i]);
         sink_fini(&b->sinks[i]);
     }
+    pthread_cond_broadcast(&b->turn);
 }
 
 struct batch_thread {
@@ -1529,18 +1566,24 @@ static void *batch_worker(void *arg)
 
         mem = open_memstream(&text, &text_len);
         sink_init(&b->sinks[i], mem);
+        b->sinks[i].batch = b;
+        b->sinks[i].index = i;
+        b->sinks[i].held = &text;
         if (mem != NULL && sink_ok(&b->sinks[i])) {
             process_capture(b->run, &b->sinks[i], b->inputs->path[i], &classifier);
         } else {
             fprintf(stderr, "tlsblame: %s: out of memory\n", b->inputs->path[i]);
             b->sinks[i].input_errors++;
         }
+        long held = 0;
         if (mem != NULL) {
+            /* what it still holds: the buffer's size is that of its earlier contents too */
+            held = fflush(mem) == 0 ? ftell(mem) : 0;
             fclose(mem);
         }
         pthread_mutex_lock(&b->lock);
         b->text[i] = text;
-        b->text_len[i] = text_len;
+        b->text_len[i] = held > 0 ? (size_t)held : 0;
         b->done[i] = true;
         batch_flush_in_order(b, bt->main_sink);
         pthread_mutex_unlock(&b->lock);
@@ -1549,7 +1592,10 @@ static void *batch_worker(void *arg)
 
 static void run_batch(struct run *r, struct sink *main_sink, struct input_list *inputs, int jobs)
 {
-    struct batch b = {.run = r, .inputs = inputs};
+    struct batch b = {.run = r, .inputs = inputs, .out = main_sink->out};
+    const char *hold_env = getenv("TLSBLAME_BATCH_HOLD_KIB");
+    unsigned long hold_kib = hold_env != NULL ? strtoul(hold_env, NULL, 10) : BATCH_HOLD_KIB;
+    b.hold = (size_t)(hold_kib < 1 ? 1 : hold_kib > (1ul << 22) ? (1ul << 22) : hold_kib) << 10;
     pthread_t tid[256];
     struct batch_thread bt = {&b, main_sink};
     int started = 0;
@@ -1559,6 +1605,7 @@ static void run_batch(struct run *r, struct sink *main_sink, struct input_list *
     b.done = calloc(inputs->count, sizeof *b.done);
     b.sinks = calloc(inputs->count, sizeof *b.sinks);
     pthread_mutex_init(&b.lock, NULL);
+    pthread_cond_init(&b.turn, NULL);
     if (b.text == NULL || b.text_len == NULL || b.done == NULL || b.sinks == NULL) {
         fprintf(stderr, "tlsblame: out of memory\n");
         main_sink->input_errors++;
@@ -1578,6 +1625,7 @@ static void run_batch(struct run *r, struct sink *main_sink, struct input_list *
     batch_flush_in_order(&b, main_sink);
 out:
     pthread_mutex_destroy(&b.lock);
+    pthread_cond_destroy(&b.turn);
     for (size_t i = 0; b.text != NULL && i < inputs->count; i++) {
         free(b.text[i]);
     }

@@ -142,12 +142,31 @@ echo "(x_floor: floor time / this tool's time, 1.00 = as fast as a bare pcap_nex
 echo " tb/this: tlsblame throughput / this tool's throughput, above 1 = tlsblame is faster; RSS: max of the runs)"
 
 # ---- multi-core ----
+# median seconds and max RSS (KiB) of REPS runs of a command
+time_runs() {
+    local secs="" rss=0 s m
+    for ((r = 0; r < REPS; r++)); do
+        "$TIME" -f "%e %M" -o "$CACHE/time.out" "$@" >/dev/null 2>&1 || true
+        read -r s m < <(tail -1 "$CACHE/time.out")
+        secs+="$s "
+        [ "$m" -gt "$rss" ] && rss=$m
+    done
+    echo "$(tr ' ' '\n' <<<"$secs" | grep . | median) $rss"
+}
+speedup() { # label a_s a_kib b_s b_kib
+    awk -v l="$1" -v a="$2" -v am="$3" -v b="$4" -v bm="$5" 'BEGIN {
+        printf "%-44s -j 1 %6.2f s %6.1f MiB   -j 2 %6.2f s %6.1f MiB   speed-up %.2fx\n",
+            l, a, am / 1024, b, bm / 1024, (b > 0 ? a / b : 0) }'
+}
 echo
-if "$TB" --help 2>&1 | grep -q -- '-j N.*single'; then
-    echo "bench: -j on a single file: supported (timed below)"
-else
-    echo "bench: -j on a single file: not supported - tlsblame parallelises across input files only"
-fi
+echo "multi-core (2 cores): -j 2 on one capture shards connections over 2 workers, one reader"
+for cap in "${captures[@]}"; do
+    f=$CACHE/$cap
+    cat "$f" >/dev/null
+    read -r a am < <(time_runs "$TB" --json -j 1 "$f")
+    read -r b bm < <(time_runs "$TB" --json -j 2 "$f")
+    speedup "one file: $cap" "$a" "$am" "$b" "$bm"
+done
 batch_cap=${captures[0]}
 bdir=$CACHE/batch-${batch_cap%.pcap}
 if [ ! -s "$bdir/.done" ]; then
@@ -158,15 +177,10 @@ if [ ! -s "$bdir/.done" ]; then
     touch "$bdir/.done"
 fi
 chunks=("$bdir"/chunk*.pcap)
-declare -A js=()
-for ((r = 0; r < REPS; r++)); do
-    for j in 1 2; do
-        "$TIME" -f "%e" -o "$CACHE/time.out" "$TB" --json -j $j "${chunks[@]}" >/dev/null 2>&1 || true
-        js[$j]+="$(tail -1 "$CACHE/time.out") "
-    done
-done
-j1=$(tr ' ' '\n' <<<"${js[1]}" | grep . | median)
-j2=$(tr ' ' '\n' <<<"${js[2]}" | grep . | median)
-awk -v c="$batch_cap" -v n="${#chunks[@]}" -v a="$j1" -v b="$j2" 'BEGIN {
-    printf "batch of %d chunks of %s (editcap -c): -j 1 %.2f s, -j 2 %.2f s, speed-up %.2fx\n",
-        n, c, a, b, (b > 0 ? a / b : 0) }'
+read -r a am < <(time_runs "$TB" --json -j 1 "${chunks[@]}")
+read -r b bm < <(time_runs "$TB" --json -j 2 "${chunks[@]}")
+speedup "batch: ${#chunks[@]} chunks of $batch_cap" "$a" "$am" "$b" "$bm"
+nsamples=$(ls "$ROOT"/samples/*.pcap* | wc -l)
+read -r a am < <(time_runs "$TB" --json -j 1 "$ROOT/samples")
+read -r b bm < <(time_runs "$TB" --json -j 2 "$ROOT/samples")
+speedup "batch: samples/ ($nsamples small captures)" "$a" "$am" "$b" "$bm"

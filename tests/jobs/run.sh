@@ -89,6 +89,18 @@ for cap in timeline crowd; do
     fi
 done
 
+# Several inputs, each waiting its turn with little held: no race either.
+if [ -x "$tsan" ]; then
+    TLSBLAME_BATCH_HOLD_KIB=1 "$tsan" -j 3 --json samples/ >"$tmp/tsb.json" 2>"$tmp/tsb.err"
+    "$bin" --json samples/ >"$tmp/b1.json" 2>/dev/null
+    if ! grep -q ThreadSanitizer "$tmp/tsb.err" && cmp -s "$tmp/b1.json" "$tmp/tsb.json"; then
+        ok "batch: ThreadSanitizer finds no race with -j 3 and inputs waiting their turn"
+    else
+        grep -A6 ThreadSanitizer "$tmp/tsb.err" >"$tmp/why"
+        bad "batch: ThreadSanitizer finds no race with -j 3 and inputs waiting their turn"
+    fi
+fi
+
 # Session numbers: in order of first packet, 1..N, as with one thread.
 if jq -s -e '[.[] | select(.type == "session") | .id] | sort == [range(1; length + 1)]' \
     "$tmp/j1.json" >/dev/null; then
