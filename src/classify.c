@@ -27,6 +27,7 @@
 #include "ndpi_module.h"
 #include "tlsblame/err.h"
 #include "tlsblame/hash.h"
+#include "tlsblame/memo.h"
 #include "tlsblame/reader.h"
 
 struct tb_classifier {
@@ -1196,12 +1197,6 @@ bool tb_classify_ja3s(const struct tb_server_hello *sh, char out[33])
     return md5_hex(&t, out);
 }
 
-static int cmp_u16(const void *a, const void *b)
-{
-    uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* JA4 hex list: 4 lower-case hex digits per value, comma-separated. */
 static void text_hex_list(struct text *t, const uint16_t *v, size_t n)
 {
@@ -1222,38 +1217,15 @@ struct sha12_memo {
     char text[SHA12_MEMO_TEXT];
     char hex[13];
 };
-static _Thread_local struct sha12_memo *sha12_memo; /* SHA12_MEMO slots, or NULL */
-static _Thread_local bool sha12_memo_tried;
-static pthread_key_t sha12_memo_key; /* its destructor frees a thread's slots when it ends */
-
-static void sha12_memo_key_init(void)
-{
-    (void)pthread_key_create(&sha12_memo_key, free);
-}
-
 static struct sha12_memo *memo_slot(const struct text *t)
 {
-    uint32_t h = 2166136261u;
+    struct sha12_memo *table;
 
     if (t->len > SHA12_MEMO_TEXT) {
         return NULL;
     }
-    if (!sha12_memo_tried) {
-        sha12_memo_tried = true;
-        sha12_memo = calloc(SHA12_MEMO, sizeof *sha12_memo);
-        if (sha12_memo != NULL) {
-            static pthread_once_t once = PTHREAD_ONCE_INIT;
-            (void)pthread_once(&once, sha12_memo_key_init);
-            (void)pthread_setspecific(sha12_memo_key, sha12_memo);
-        }
-    }
-    if (sha12_memo == NULL) {
-        return NULL;
-    }
-    for (size_t i = 0; i < t->len; i++) {
-        h = (h ^ (uint8_t)t->s[i]) * 16777619u;
-    }
-    return &sha12_memo[h % SHA12_MEMO];
+    table = tb_memo_table(TB_MEMO_JA4_SHA, SHA12_MEMO * sizeof *table);
+    return table != NULL ? &table[tb_memo_hash(t->s, t->len) % SHA12_MEMO] : NULL;
 }
 
 /* First 12 hex characters of SHA-256 of the text; "000000000000" for an empty list. */
@@ -1315,6 +1287,20 @@ static const char *ja4_version(uint16_t v)
 static bool alnum(char ch)
 {
     return (ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z');
+}
+
+/* Insertion sort: a few dozen values, where glibc's qsort allocates and merges. */
+static void sort_u16(uint16_t *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        uint16_t x = v[i];
+        size_t j = i;
+        while (j > 0 && v[j - 1] > x) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
 }
 
 /*
@@ -1382,8 +1368,8 @@ bool tb_classify_ja4(const struct tb_client_hello *ch, char out[40])
             alpn[1] = hexdig[((uint8_t)last) & 0x0f];
         }
     }
-    qsort(ciphers, n_ciphers, sizeof ciphers[0], cmp_u16);
-    qsort(exts, n_exts, sizeof exts[0], cmp_u16);
+    sort_u16(ciphers, n_ciphers);
+    sort_u16(exts, n_exts);
 
     text_hex_list(&t, ciphers, n_ciphers);
     if (!sha12(&t, part_b)) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tls_int.h"
+#include "tlsblame/memo.h"
 #include "tlsblame/names.h"
 #include "tlsblame/reader.h"
 
@@ -383,6 +384,34 @@ static enum tb_err parse_certificate(struct tb_tls *t, enum tb_dir dir, struct t
     return tb_rd_done(msg);
 }
 
+/* A CA name as text; a server sends the same list in every handshake (memo.h). */
+#define DN_MEMO 64
+#define DN_MEMO_DER 256
+#define DN_MEMO_TEXT 512
+struct dn_memo {
+    uint16_t der_len;
+    uint8_t der[DN_MEMO_DER];
+    char text[DN_MEMO_TEXT];
+};
+
+static char *ca_name_text(const uint8_t *der, size_t n, struct tb_arena *a)
+{
+    struct dn_memo *table = n <= DN_MEMO_DER ? tb_memo_table(TB_MEMO_DN, DN_MEMO * sizeof *table)
+                                             : NULL;
+    struct dn_memo *m = table != NULL ? &table[tb_memo_hash(der, n) % DN_MEMO] : NULL;
+
+    if (m != NULL && m->der_len == n && n > 0 && memcmp(m->der, der, n) == 0) {
+        return tb_arena_strdup(a, m->text);
+    }
+    char *text = tb_x509_dn_string(der, n, a);
+    if (m != NULL && n > 0 && text != NULL && strlen(text) < DN_MEMO_TEXT) {
+        m->der_len = (uint16_t)n;
+        memcpy(m->der, der, n);
+        memcpy(m->text, text, strlen(text) + 1);
+    }
+    return text;
+}
+
 static void cr_add_ca(struct tb_tls *t, struct tb_reader *dn)
 {
     struct tb_cert_request *cr = &t->s->cr;
@@ -399,7 +428,7 @@ static void cr_add_ca(struct tb_tls *t, struct tb_reader *dn)
     }
     cr->ca_der[cr->ca_count] = copy;
     cr->ca_len[cr->ca_count] = n;
-    cr->ca_names[cr->ca_count] = tb_x509_dn_string(copy, n, &t->s->arena);
+    cr->ca_names[cr->ca_count] = ca_name_text(copy, n, &t->s->arena);
     cr->ca_count++;
 }
 

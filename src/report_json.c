@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "report_int.h"
+#include "tlsblame/memo.h"
 #include "tlsblame/names.h"
 #include "tlsblame/report.h"
 
@@ -109,8 +110,60 @@ static void string_array(struct tb_json_writer *w, const char *const *items, siz
 
 enum list_kind { LIST_VERSION, LIST_CIPHER, LIST_SIGALG, LIST_GROUP };
 
-/* IANA names; GREASE values (RFC 8701) are left out, they carry no meaning. */
+/*
+ * The same client sends the same lists in every ClientHello: their JSON is
+ * kept per thread (memo.h) and copied, which spares a name lookup and an
+ * escaping pass per value.
+ */
+#define LIST_MEMO 32
+#define LIST_MEMO_JSON 4096
+struct list_memo {
+    uint16_t kind_plus_one; /* 0: empty slot */
+    uint16_t count;
+    uint16_t v[TB_MAX_LIST];
+    uint16_t json_len;
+    char json[LIST_MEMO_JSON];
+};
+
+static void code_array_render(struct tb_json_writer *w, const struct tb_u16_list *l,
+                              enum list_kind kind);
+
 static void code_array(struct tb_json_writer *w, const struct tb_u16_list *l, enum list_kind kind)
+{
+    size_t n = l->count < TB_MAX_LIST ? l->count : TB_MAX_LIST;
+    struct list_memo *table = tb_memo_table(TB_MEMO_JSON_LIST, LIST_MEMO * sizeof *table);
+    struct list_memo *m = NULL;
+
+    if (table != NULL) {
+        m = &table[(tb_memo_hash(l->v, n * sizeof l->v[0]) ^ (uint32_t)kind) % LIST_MEMO];
+        if (m->kind_plus_one == kind + 1 && m->count == n &&
+            memcmp(m->v, l->v, n * sizeof l->v[0]) == 0) {
+            tb_json_raw_begin(w);
+            tb_json_raw(w, m->json, m->json_len);
+            tb_json_raw_end(w);
+            return;
+        }
+    }
+    uint32_t flushes = w->flushes;
+    size_t at = w->len;
+    code_array_render(w, l, kind);
+    if (m != NULL && w->flushes == flushes) {
+        /* the array's bytes, without the comma that may precede it */
+        const char *start = memchr(w->buf + at, '[', w->len - at);
+        size_t len = start != NULL ? (size_t)(w->buf + w->len - start) : 0;
+        if (start != NULL && len <= LIST_MEMO_JSON) {
+            m->kind_plus_one = (uint16_t)(kind + 1);
+            m->count = (uint16_t)n;
+            memcpy(m->v, l->v, n * sizeof l->v[0]);
+            m->json_len = (uint16_t)len;
+            memcpy(m->json, start, len);
+        }
+    }
+}
+
+/* IANA names; GREASE values (RFC 8701) are left out, they carry no meaning. */
+static void code_array_render(struct tb_json_writer *w, const struct tb_u16_list *l,
+                              enum list_kind kind)
 {
     tb_json_arr_begin(w);
     for (size_t i = 0; i < l->count && i < TB_MAX_LIST; i++) {
