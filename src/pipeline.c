@@ -1228,16 +1228,17 @@ static void *shard_main(void *arg)
     struct shard *sh = arg;
     struct worker *w = &sh->w;
 
-    for (;;) {
+    for (unsigned n = 1;; n++) {
         size_t len;
         const struct shard_entry *e = tb_ring_next(sh->ring, &len);
         const uint8_t *bytes = (const uint8_t *)(e + 1);
-
         bool end = e->kind == ENTRY_END;
 
-        /* Everything before this entry is done (at the end: everything; no session
-         * opens at the end, so others may count up to its frame). */
-        atomic_store(&sh->progress, end ? e->frame : e->frame - 1);
+        if (end) {
+            /* Everything is done: no session opens at the end, so the others may
+             * count this shard's sessions up to its frame while it ends its own. */
+            atomic_store(&sh->progress, e->frame);
+        }
         w->last_frame = e->frame;
         w->last_ts_us = e->ts_us;
         tb_flowtab_expire(w->flows, e->frame, e->clock_us);
@@ -1249,9 +1250,13 @@ static void *shard_main(void *arg)
         } else if (end) {
             tb_flowtab_end_all(w->flows, e->frame, e->ts_us);
         }
-        atomic_store(&sh->progress, e->frame);
         shard_resolve(sh, end);
-        shard_publish_bound(sh, e->clock_us, e->frame);
+        /* What the others wait for, every few entries and before this worker may
+         * sleep: lower bounds, so a late one delays them but never misleads. */
+        if (end || n % 16 == 0 || tb_ring_empty(sh->ring)) {
+            atomic_store(&sh->progress, e->frame);
+            shard_publish_bound(sh, e->clock_us, e->frame);
+        }
         tb_ring_release(sh->ring);
         if (end) {
             atomic_store(&sh->finished, true);

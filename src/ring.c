@@ -43,6 +43,7 @@ struct tb_ring {
     _Atomic uint64_t entries_out;
     uint64_t rpos;                       /* end of the entry handed out */
     uint64_t head_seen;
+    uint64_t released;                   /* entries_out, as the consumer counts it */
 };
 
 struct tb_ring *tb_ring_new(size_t capacity)
@@ -240,9 +241,14 @@ const void *tb_ring_next(struct tb_ring *r, size_t *len)
     }
 }
 
+bool tb_ring_empty(struct tb_ring *r)
+{
+    return !has_data(r); /* anything past the entry handed out (rpos is its end) */
+}
+
 void tb_ring_release(struct tb_ring *r)
 {
-    atomic_fetch_add(&r->entries_out, 1);
+    atomic_store_explicit(&r->entries_out, ++r->released, memory_order_release);
     atomic_store(&r->tail, r->rpos);
     if (atomic_load(&r->sleeping[PRODUCER]) && room_to_wake(r)) {
         wake(r, PRODUCER);

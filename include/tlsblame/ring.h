@@ -33,6 +33,8 @@ uint64_t tb_ring_committed(struct tb_ring *r);
 
 /* Consumer: the next entry and its length (waits while empty); then release it. */
 const void *tb_ring_next(struct tb_ring *r, size_t *len);
+/* Consumer, between entries: would tb_ring_next wait? */
+bool tb_ring_empty(struct tb_ring *r);
 void tb_ring_release(struct tb_ring *r);
 /* Entries the consumer has released (finished with). */
 uint64_t tb_ring_consumed(struct tb_ring *r);
