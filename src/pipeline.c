@@ -56,7 +56,8 @@ struct sink {
     uint64_t inputs_read;
     struct batch *batch;   /* -j over several inputs: the run, this input's place in it, */
     size_t index;
-    char **held;           /* and out's buffer (open_memstream) */
+    char **held;           /* and out's buffer (open_memstream), */
+    FILE *spill;           /* and where it went beyond the hold before its turn, or NULL */
 };
 
 static void sink_pass_on(struct sink *k);
@@ -1488,8 +1489,9 @@ static void process_capture_sharded(struct run *r, struct sink *k, const char *f
 /*
  * Several inputs, -j at a time. Output stays in input order and whole per
  * input: the input whose turn it is writes as it goes; one further on keeps
- * what it wrote (at most BATCH_HOLD_KIB, then it waits for its turn), so
- * memory does not grow with the captures' size.
+ * what it wrote in memory up to BATCH_HOLD_KIB, then in a temporary file
+ * (or, when none can be made, waits for its turn), so memory does not grow
+ * with the captures' size and the workers need not wait for each other.
  */
 #define BATCH_HOLD_KIB 8192 /* TLSBLAME_BATCH_HOLD_KIB overrides it (tests use 1) */
 
@@ -1503,10 +1505,31 @@ struct batch {
     size_t next;            /* next input to take */
     size_t printed;         /* inputs whose output was written, in order */
     char **text;            /* per input: what it still holds once done, or NULL */
+    FILE **spill;           /* per input: what it put in a temporary file, or NULL */
     size_t *text_len;
     bool *done;
     struct sink *sinks;     /* per input */
 };
+
+/* Copy a temporary file's contents to out and close it. */
+static void spill_out(FILE **spill, FILE *out)
+{
+    char buf[65536];
+    size_t n;
+
+    if (*spill == NULL) {
+        return;
+    }
+    rewind(*spill);
+    while ((n = fread(buf, 1, sizeof buf, *spill)) > 0) {
+        (void)fwrite(buf, 1, n, out); /* EPIPE: seen at flush */
+    }
+    if (ferror(*spill)) {
+        fprintf(stderr, "tlsblame: cannot read back a temporary file: output is missing\n");
+    }
+    fclose(*spill);
+    *spill = NULL;
+}
 
 static void sink_pass_on(struct sink *k)
 {
@@ -1517,14 +1540,30 @@ static void sink_pass_on(struct sink *k)
         return;
     }
     pthread_mutex_lock(&b->lock);
-    while (b->printed != k->index && (size_t)held >= b->hold && !stop_requested) {
-        pthread_cond_wait(&b->turn, &b->lock);
+    bool turn = b->printed == k->index;
+    pthread_mutex_unlock(&b->lock);
+    if (!turn && (size_t)held >= b->hold) {
+        if (k->spill == NULL) {
+            k->spill = tmpfile();
+        }
+        if (k->spill != NULL && fwrite(*k->held, 1, (size_t)held, k->spill) == (size_t)held) {
+            (void)fseek(k->out, 0, SEEK_SET); /* only this thread touches its spill */
+            return;
+        }
+        pthread_mutex_lock(&b->lock); /* no temporary file: wait for the turn */
+        while (b->printed != k->index && !stop_requested) {
+            pthread_cond_wait(&b->turn, &b->lock);
+        }
+        turn = b->printed == k->index;
+        pthread_mutex_unlock(&b->lock);
     }
-    if (b->printed == k->index) {
+    if (turn) {
+        pthread_mutex_lock(&b->lock);
+        spill_out(&k->spill, b->out);
         (void)fwrite(*k->held, 1, (size_t)held, b->out); /* EPIPE: seen at flush */
         (void)fseek(k->out, 0, SEEK_SET);
+        pthread_mutex_unlock(&b->lock);
     }
-    pthread_mutex_unlock(&b->lock);
 }
 
 /* Print finished outputs in input order; called with the lock held. */
@@ -1532,6 +1571,7 @@ static void batch_flush_in_order(struct batch *b, struct sink *main_sink)
 {
     while (b->printed < b->inputs->count && b->done[b->printed]) {
         size_t i = b->printed++;
+        spill_out(&b->spill[i], main_sink->out);
         if (b->text[i] != NULL) {
             (void)fwrite(b->text[i], 1, b->text_len[i], main_sink->out); /* EPIPE: seen at flush */
             free(b->text[i]);
@@ -1587,6 +1627,8 @@ static void *batch_worker(void *arg)
             fclose(mem);
         }
         pthread_mutex_lock(&b->lock);
+        b->spill[i] = b->sinks[i].spill;
+        b->sinks[i].spill = NULL;
         b->text[i] = text;
         b->text_len[i] = held > 0 ? (size_t)held : 0;
         b->done[i] = true;
@@ -1608,10 +1650,12 @@ static void run_batch(struct run *r, struct sink *main_sink, struct input_list *
     b.text = calloc(inputs->count, sizeof *b.text);
     b.text_len = calloc(inputs->count, sizeof *b.text_len);
     b.done = calloc(inputs->count, sizeof *b.done);
+    b.spill = calloc(inputs->count, sizeof *b.spill);
     b.sinks = calloc(inputs->count, sizeof *b.sinks);
     pthread_mutex_init(&b.lock, NULL);
     pthread_cond_init(&b.turn, NULL);
-    if (b.text == NULL || b.text_len == NULL || b.done == NULL || b.sinks == NULL) {
+    if (b.text == NULL || b.text_len == NULL || b.done == NULL || b.sinks == NULL ||
+        b.spill == NULL) {
         fprintf(stderr, "tlsblame: out of memory\n");
         main_sink->input_errors++;
         goto out;
@@ -1634,6 +1678,12 @@ out:
     for (size_t i = 0; b.text != NULL && i < inputs->count; i++) {
         free(b.text[i]);
     }
+    for (size_t i = 0; b.spill != NULL && i < inputs->count; i++) {
+        if (b.spill[i] != NULL) {
+            fclose(b.spill[i]);
+        }
+    }
+    free(b.spill);
     free(b.text);
     free(b.text_len);
     free(b.done);

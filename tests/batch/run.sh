@@ -104,13 +104,14 @@ else
     bad "one run over ${#every[@]} captures reports each as a run on it alone (nDPI module reused)"
 fi
 
-# An input whose turn has not come holds a bounded amount of output, then
-# waits (TLSBLAME_BATCH_HOLD_KIB, 8 MiB by default; 1 KiB here, so that every
-# input but the first waits): the output is still that of one thread.
+# An input whose turn has not come keeps a bounded amount of output in memory,
+# the rest in a temporary file (TLSBLAME_BATCH_HOLD_KIB, 8 MiB by default;
+# 1 KiB here, so that every input but the first spills): the output is still
+# that of one thread.
 "$bin" --json -j 1 samples/ >"$tmp/hold1.json" 2>/dev/null
 TLSBLAME_BATCH_HOLD_KIB=1 "$bin" --json -j 3 samples/ >"$tmp/hold3.json" 2>/dev/null
 if [ -s "$tmp/hold1.json" ] && cmp -s "$tmp/hold1.json" "$tmp/hold3.json"; then
-    ok "-j 3 with 1 KiB held per waiting input: same output as -j 1"
+    ok "-j 3 with 1 KiB held per input before its turn: same output as -j 1"
 else
-    bad "-j 3 with 1 KiB held per waiting input: same output as -j 1"
+    bad "-j 3 with 1 KiB held per input before its turn: same output as -j 1"
 fi
