@@ -113,10 +113,12 @@ static const char *version_name_a(struct tb_arena *a, uint16_t v)
     return tb_arena_strdup(a, tb_version_name(v, &nb));
 }
 
-static const char *endpoint_text(struct tb_arena *a, const struct tb_endpoint *e, bool v6)
+static const char *endpoint_text(struct tb_arena *a, const struct tb_endpoint *e)
 {
-    return v6 ? tb_arena_printf(a, "[%s]:%u", e->ip, e->port)
-              : tb_arena_printf(a, "%s:%u", e->ip, e->port);
+    char text[TB_ENDPOINT_STR_LEN];
+
+    tb_endpoint_str(e, text);
+    return tb_arena_strdup(a, text);
 }
 
 static const char *hs_name_a(struct tb_arena *a, const struct tb_event *e)
@@ -340,8 +342,8 @@ void tb_facts_compute(struct tb_session *s, bool have_trust_store, struct tb_fac
         set_str(f, TB_F_cipher, tb_arena_strdup(a, tb_cipher_name(s->sh.cipher, &nb)));
         set_str(f, TB_F_alpn_selected, s->sh.alpn);
     }
-    set_str(f, TB_F_client, endpoint_text(a, &s->client, s->is_ipv6));
-    set_str(f, TB_F_server, endpoint_text(a, &s->server, s->is_ipv6));
+    set_str(f, TB_F_client, endpoint_text(a, &s->client));
+    set_str(f, TB_F_server, endpoint_text(a, &s->server));
     set_int(f, TB_F_server_port, s->server.port);
     set_str(f, TB_F_protocol, s->preamble_protocol != NULL ? s->preamble_protocol : s->ndpi_protocol);
     set_str(f, TB_F_preamble_refusal, s->preamble_refusal);

@@ -61,14 +61,15 @@ void tb_json_null(struct tb_json_writer *w);
 /* One value rendered earlier, given as raw bytes between begin and end. */
 void tb_json_raw_begin(struct tb_json_writer *w);
 void tb_json_raw(struct tb_json_writer *w, const char *bytes, size_t n);
+void tb_json_raw_u64(struct tb_json_writer *w, uint64_t v);
+#define TB_JSON_RAW(w, lit) tb_json_raw((w), (lit), sizeof(lit) - 1)
 void tb_json_raw_end(struct tb_json_writer *w);
 void tb_json_num(struct tb_json_writer *w, double v);                /* non-finite -> null */
 void tb_json_time_us(struct tb_json_writer *w, int64_t ts_us);
 void tb_json_time_s(struct tb_json_writer *w, int64_t ts_s);
 
 /* "10.0.0.1:443", "[2001:db8::1]:443". */
-#define TB_ENDPOINT_STR_LEN 64
-void tb_report_endpoint_str(const struct tb_endpoint *e, char out[TB_ENDPOINT_STR_LEN]);
+#define tb_report_endpoint_str tb_endpoint_str
 /* "success", "failed", "incomplete", "unknown" (INTERFACE.md vocabulary). */
 
 #endif

@@ -45,13 +45,6 @@ struct text_ctx {
 
 /* ---- shared helpers (report_int.h) ---- */
 
-void tb_report_endpoint_str(const struct tb_endpoint *e, char out[TB_ENDPOINT_STR_LEN])
-{
-    bool v6 = strchr(e->ip, ':') != NULL;
-
-    (void)snprintf(out, TB_ENDPOINT_STR_LEN, v6 ? "[%.47s]:%u" : "%.47s:%u", e->ip,
-                   (unsigned)e->port);
-}
 
 /* ---- small text helpers ---- */
 

@@ -6,6 +6,35 @@
 
 #include "tlsblame/session.h"
 
+void tb_endpoint_str(const struct tb_endpoint *e, char out[TB_ENDPOINT_STR_LEN])
+{
+    /* Two per session in the facts and more in reports: by hand, not snprintf. */
+    size_t n = strnlen(e->ip, sizeof e->ip - 1);
+    bool v6 = memchr(e->ip, ':', n) != NULL;
+    char *p = out;
+    char digits[5];
+    int d = 0;
+    unsigned port = e->port;
+
+    if (v6) {
+        *p++ = '[';
+    }
+    memcpy(p, e->ip, n);
+    p += n;
+    if (v6) {
+        *p++ = ']';
+    }
+    *p++ = ':';
+    do {
+        digits[d++] = (char)('0' + port % 10);
+        port /= 10;
+    } while (port > 0);
+    while (d > 0) {
+        *p++ = digits[--d];
+    }
+    *p = '\0';
+}
+
 void tb_session_init(struct tb_session *s, uint64_t id, const char *file)
 {
     memset(s, 0, sizeof *s);

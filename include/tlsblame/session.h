@@ -22,6 +22,10 @@ struct tb_endpoint {
     uint16_t port;
 };
 
+/* "10.0.0.1:443", "[2001:db8::1]:443" */
+#define TB_ENDPOINT_STR_LEN 64
+void tb_endpoint_str(const struct tb_endpoint *e, char out[TB_ENDPOINT_STR_LEN]);
+
 enum tb_event_kind {
     TB_EV_HANDSHAKE,      /* hs_type set */
     TB_EV_CCS,
