@@ -1096,6 +1096,14 @@ struct text {
 };
 
 /* Appends n bytes; a text that would overflow is marked and never hashed. */
+/* Not "= {0}": that would clear the 2 KB buffer on every fingerprint. */
+static void text_init(struct text *t)
+{
+    t->len = 0;
+    t->overflow = false;
+    t->s[0] = '\0';
+}
+
 static void text_append(struct text *t, const char *p, size_t n)
 {
     if (t->overflow || n >= sizeof t->s - t->len) {
@@ -1163,7 +1171,9 @@ static bool md5_hex(const struct text *t, char out[33])
 
 bool tb_classify_ja3(const struct tb_client_hello *ch, char out[33])
 {
-    struct text t = {.len = 0};
+    struct text t;
+
+    text_init(&t);
 
     /* JA3: SSLVersion,Ciphers,Extensions,EllipticCurves,EllipticCurvePointFormats */
     if (!ch->seen || !list_complete(&ch->cipher_suites) || !list_complete(&ch->extensions) ||
@@ -1184,7 +1194,9 @@ bool tb_classify_ja3(const struct tb_client_hello *ch, char out[33])
 
 bool tb_classify_ja3s(const struct tb_server_hello *sh, char out[33])
 {
-    struct text t = {.len = 0};
+    struct text t;
+
+    text_init(&t);
 
     /* JA3S: SSLVersion,Cipher,Extensions */
     if (!sh->seen || !list_complete(&sh->extensions)) {
@@ -1319,7 +1331,9 @@ bool tb_classify_ja4(const struct tb_client_hello *ch, char out[40])
     bool sni = false;
     char alpn[3] = "00";
     char part_b[13], part_c[13];
-    struct text t = {.len = 0};
+    struct text t;
+
+    text_init(&t);
 
     if (!ch->seen || !list_complete(&ch->cipher_suites) || !list_complete(&ch->extensions) ||
         !list_complete(&ch->sig_algs) || !list_complete(&ch->versions)) {

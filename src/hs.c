@@ -422,6 +422,16 @@ static void cr_add_ca(struct tb_tls *t, struct tb_reader *dn)
     if (p == NULL || cr->ca_count >= TB_MAX_CA_NAMES) {
         return; /* counted past the cap: ca_total > ca_count tells */
     }
+    if (cr->ca_der == NULL) {
+        cr->ca_der = tb_arena_alloc(&t->s->arena, TB_MAX_CA_NAMES * sizeof *cr->ca_der);
+        cr->ca_len = tb_arena_alloc(&t->s->arena, TB_MAX_CA_NAMES * sizeof *cr->ca_len);
+        cr->ca_names = tb_arena_alloc(&t->s->arena, TB_MAX_CA_NAMES * sizeof *cr->ca_names);
+        if (cr->ca_der == NULL || cr->ca_len == NULL || cr->ca_names == NULL) {
+            cr->ca_der = NULL; /* the arena is full: counted, not kept */
+            t->s->anomalies |= TB_ANOM_ARENA_CAP;
+            return;
+        }
+    }
     uint8_t *copy = tb_arena_memdup(&t->s->arena, p, n);
     if (copy == NULL) {
         return;

@@ -1942,6 +1942,13 @@ int tb_pipeline_run(const struct tb_config *cfg)
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* Offline into a file or pipe: write in large blocks (a handshake-heavy
+     * capture makes 6 KB of JSON per session, one write(2) each otherwise).
+     * Live output and terminals keep their line-by-line flushing. */
+    static char out_buf[1 << 20];
+    if (cfg->iface == NULL && !isatty(STDOUT_FILENO)) {
+        (void)setvbuf(stdout, out_buf, _IOFBF, sizeof out_buf);
+    }
     sink_init(&k, stdout);
     r.text.verbosity = cfg->verbosity;
     r.text.only_failures = cfg->only_failures;

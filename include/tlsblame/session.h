@@ -161,9 +161,11 @@ struct tb_cert_request {
     size_t cert_types_count;
     struct tb_u16_list sig_algs;
     struct tb_u16_list sig_algs_cert;
-    const uint8_t *ca_der[TB_MAX_CA_NAMES]; /* arena copies of DER Names */
-    size_t ca_len[TB_MAX_CA_NAMES];
-    const char *ca_names[TB_MAX_CA_NAMES];  /* RFC 4514, arena */
+    /* Arena arrays of TB_MAX_CA_NAMES, made at the first name (NULL before: a
+     * session is cleared whole when it starts, and most have no CA list). */
+    const uint8_t **ca_der;             /* arena copies of DER Names */
+    size_t *ca_len;
+    const char **ca_names;              /* RFC 4514, arena */
     size_t ca_count;                    /* kept */
     size_t ca_total;                    /* in the message */
 };

@@ -426,8 +426,7 @@ static void build_failed(struct fixture *fx)
     s->cr.sig_algs.v[0] = 0x0401;
     s->cr.sig_algs.v[1] = 0x0403;
     s->cr.sig_algs.count = 2;
-    s->cr.ca_names[0] = ca_names[0];
-    s->cr.ca_names[1] = ca_names[1];
+    s->cr.ca_names = ca_names;
     s->cr.ca_count = 2;
     s->cr.ca_total = 2;
     s->cv.seen = true;
