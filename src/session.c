@@ -57,16 +57,25 @@ void tb_session_fini(struct tb_session *s, struct tb_certcache *cache)
 struct tb_event *tb_session_add_event(struct tb_session *s, enum tb_event_kind kind, enum tb_dir dir,
                                       uint64_t frame, int64_t ts_us)
 {
-    if (s->events == NULL) {
-        s->events = tb_arena_alloc(&s->arena, sizeof *s->events * TB_MAX_EVENTS);
-        if (s->events == NULL) {
-            s->anomalies |= TB_ANOM_ARENA_CAP;
-            return NULL;
-        }
-    }
     if (s->event_count >= TB_MAX_EVENTS) {
         s->anomalies |= TB_ANOM_EVENTS_CAP;
         return NULL;
+    }
+    if (s->event_count == s->event_cap) {
+        /* A handshake has a dozen events: start small (the arena clears what it
+         * hands out) and double; the old arrays stay in the arena until the end. */
+        size_t cap = s->event_cap == 0 ? 32 : s->event_cap * 2;
+        cap = cap > TB_MAX_EVENTS ? TB_MAX_EVENTS : cap;
+        struct tb_event *grown = tb_arena_alloc(&s->arena, sizeof *grown * cap);
+        if (grown == NULL) {
+            s->anomalies |= TB_ANOM_ARENA_CAP;
+            return NULL;
+        }
+        if (s->event_count > 0) {
+            memcpy(grown, s->events, sizeof *grown * s->event_count);
+        }
+        s->events = grown;
+        s->event_cap = cap;
     }
     struct tb_event *e = &s->events[s->event_count++];
     memset(e, 0, sizeof *e);

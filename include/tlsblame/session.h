@@ -251,8 +251,9 @@ struct tb_session {
     const char *app_first_line[TB_DIR_COUNT]; /* decrypted first app line, or NULL */
     const char *app_refusal;           /* decrypted server line refusing the client, or NULL */
 
-    struct tb_event *events;           /* arena array of TB_MAX_EVENTS */
+    struct tb_event *events;           /* arena array, grown by doubling up to TB_MAX_EVENTS */
     size_t event_count;
+    size_t event_cap;
     struct tb_alert alerts[TB_MAX_ALERTS];
     size_t alert_count;
 
