@@ -57,7 +57,8 @@ struct sink {
     struct batch *batch;   /* -j over several inputs: the run, this input's place in it, */
     size_t index;
     char **held;           /* and out's buffer (open_memstream), */
-    FILE *spill;           /* and where it went beyond the hold before its turn, or NULL */
+    FILE *spill;           /* and where it went beyond the hold before its turn, or NULL, */
+    long spilled;          /* and how much of it is there for sure */
 };
 
 static void sink_pass_on(struct sink *k);
@@ -86,6 +87,7 @@ struct worker {
 struct owner {
     struct tb_session s;         /* first: on_open clears only what follows it */
     uint64_t open_index;         /* -j on one capture: its place among its shard's opens, */
+    bool numbered;               /* its number is known (set early: see shard_number_ready), */
     struct tb_end_key end_key;   /* where its end falls, */
     struct owner *next_deferred; /* and the next report waiting for other shards */
     struct tb_tls *tls;
@@ -137,7 +139,7 @@ const char *tb_default_rule_dir(void)
 }
 
 static void export_certs(struct run *r, const struct tb_session *s);
-static uint64_t shard_log_open(struct shard *sh, uint64_t frame);
+static uint64_t shard_log_open(struct shard *sh, uint64_t frame, struct owner *o);
 static void shard_log_end(struct shard *sh, uint64_t open_index);
 static bool shard_defer(struct shard *sh, struct owner *o);
 static void print_reproduce(FILE *out, const struct run *r, const struct tb_session *s,
@@ -164,7 +166,7 @@ static void *on_open(void *ctx, struct tb_flow *f, const struct tb_pkt *pkt, uin
            sizeof *o - offsetof(struct owner, open_index));
     tb_session_init(&o->s, ++w->next_session_id, w->file);
     if (w->shard != NULL) {
-        o->open_index = shard_log_open(w->shard, frame);
+        o->open_index = shard_log_open(w->shard, frame, o);
     }
     o->s.first_frame = frame;
     o->s.start_us = ts_us;
@@ -951,10 +953,11 @@ struct shard {
      * every live session and every shard's progress are dropped (counted). */
     pthread_mutex_t log_lock;
     uint64_t *log_frame;
-    bool *log_ended;
+    bool *log_ended;       /* ended, or numbered: either way no longer asked about */
+    struct owner **log_owner;
     size_t log_len, log_cap, live_at;
     uint64_t log_base;
-    _Atomic uint64_t oldest_live; /* frame of the oldest session still open, or UINT64_MAX */
+    _Atomic uint64_t oldest_live; /* frame of the oldest session not yet numbered, or UINT64_MAX */
     _Atomic uint64_t progress;    /* every entry up to this frame is processed */
     /* Lower bound of any report this shard can still queue: its first deferred
      * report's key, else (clock, at a packet, frame + 1) of the last entry. */
@@ -968,18 +971,20 @@ struct shard {
     struct message *q_head, *q_tail;
 };
 
-static uint64_t shard_log_open(struct shard *sh, uint64_t frame)
+static uint64_t shard_log_open(struct shard *sh, uint64_t frame, struct owner *o)
 {
     uint64_t index;
 
     pthread_mutex_lock(&sh->log_lock);
     if (sh->log_len == sh->log_cap) {
-        /* Drop what no query can need: frames before every shard's oldest session and
-         * progress (a later session, anywhere, starts after them). */
+        /* Drop what no query can need: frames before every shard's oldest session not yet
+         * numbered and its progress (a later session, anywhere, starts after them).
+         * Progress first: a session opened after that read is past it, one opened
+         * before is still in oldest_live when that is read. */
         uint64_t horizon = UINT64_MAX;
         for (int t = 0; t < sh->count; t++) {
-            uint64_t live = atomic_load(&sh->all[t].oldest_live);
             uint64_t next = atomic_load(&sh->all[t].progress) + 1;
+            uint64_t live = atomic_load(&sh->all[t].oldest_live);
             horizon = live < horizon ? live : horizon;
             horizon = next < horizon ? next : horizon;
         }
@@ -990,6 +995,7 @@ static uint64_t shard_log_open(struct shard *sh, uint64_t frame)
         if (drop > 0) {
             memmove(sh->log_frame, sh->log_frame + drop, (sh->log_len - drop) * sizeof *sh->log_frame);
             memmove(sh->log_ended, sh->log_ended + drop, (sh->log_len - drop) * sizeof *sh->log_ended);
+            memmove(sh->log_owner, sh->log_owner + drop, (sh->log_len - drop) * sizeof *sh->log_owner);
             sh->log_len -= drop;
             sh->live_at -= drop;
             sh->log_base += drop;
@@ -997,13 +1003,13 @@ static uint64_t shard_log_open(struct shard *sh, uint64_t frame)
         if (sh->log_len * 2 > sh->log_cap) {
             size_t ncap = sh->log_cap * 2;
             uint64_t *nf = realloc(sh->log_frame, ncap * sizeof *nf);
-            if (nf != NULL) {
-                sh->log_frame = nf;
-                bool *ne = realloc(sh->log_ended, ncap * sizeof *ne);
-                if (ne != NULL) {
-                    sh->log_ended = ne;
-                    sh->log_cap = ncap;
-                }
+            bool *ne = nf != NULL ? realloc(sh->log_ended, ncap * sizeof *ne) : NULL;
+            struct owner **no = ne != NULL ? realloc(sh->log_owner, ncap * sizeof *no) : NULL;
+            sh->log_frame = nf != NULL ? nf : sh->log_frame;
+            sh->log_ended = ne != NULL ? ne : sh->log_ended;
+            sh->log_owner = no != NULL ? no : sh->log_owner;
+            if (no != NULL) {
+                sh->log_cap = ncap;
             }
         }
     }
@@ -1015,6 +1021,7 @@ static uint64_t shard_log_open(struct shard *sh, uint64_t frame)
     }
     sh->log_frame[sh->log_len] = frame;
     sh->log_ended[sh->log_len] = false;
+    sh->log_owner[sh->log_len] = o;
     index = sh->log_base + sh->log_len++;
     if (sh->live_at == sh->log_len - 1) {
         atomic_store(&sh->oldest_live, frame);
@@ -1028,6 +1035,7 @@ static void shard_log_end(struct shard *sh, uint64_t open_index)
     pthread_mutex_lock(&sh->log_lock);
     if (open_index >= sh->log_base && open_index - sh->log_base < sh->log_len) {
         sh->log_ended[open_index - sh->log_base] = true;
+        sh->log_owner[open_index - sh->log_base] = NULL;
         while (sh->live_at < sh->log_len && sh->log_ended[sh->live_at]) {
             sh->live_at++;
         }
@@ -1085,7 +1093,9 @@ static void shard_report(struct shard *sh, struct owner *o)
 {
     long len;
 
-    o->s.id = global_id(sh, o);
+    if (!o->numbered) {
+        o->s.id = global_id(sh, o);
+    }
     report_session(&sh->w, &o->s);
     if (fflush(sh->mem) == 0 && (len = ftell(sh->mem)) > 0) {
         struct message *m = malloc(sizeof *m + (size_t)len);
@@ -1107,6 +1117,36 @@ static void shard_report(struct shard *sh, struct owner *o)
         }
     }
     (void)fseek(sh->mem, 0, SEEK_SET);
+}
+
+/*
+ * Number the oldest open sessions whose number is known (every other shard is
+ * past their first frame) without waiting for them to end: a connection that
+ * stays open for the whole capture would otherwise hold back the pruning of
+ * every shard's open log, which would then grow with the capture.
+ */
+static void shard_number_ready(struct shard *sh)
+{
+    for (;;) {
+        pthread_mutex_lock(&sh->log_lock);
+        while (sh->live_at < sh->log_len && sh->log_ended[sh->live_at]) {
+            sh->live_at++;
+        }
+        size_t at = sh->live_at;
+        struct owner *o = at < sh->log_len ? sh->log_owner[at] : NULL;
+        uint64_t frame = at < sh->log_len ? sh->log_frame[at] : UINT64_MAX;
+        atomic_store(&sh->oldest_live, frame);
+        pthread_mutex_unlock(&sh->log_lock);
+        if (o == NULL || !others_past(sh, frame)) {
+            return;
+        }
+        o->s.id = global_id(sh, o); /* only this thread prunes or ends this log's entries */
+        o->numbered = true;
+        pthread_mutex_lock(&sh->log_lock);
+        sh->log_ended[at] = true;
+        sh->log_owner[at] = NULL;
+        pthread_mutex_unlock(&sh->log_lock);
+    }
 }
 
 /* Report the deferred sessions whose number is known; wait for the rest when told to. */
@@ -1257,6 +1297,7 @@ static void *shard_main(void *arg)
         if (end || n % 16 == 0 || tb_ring_empty(sh->ring)) {
             atomic_store(&sh->progress, e->frame);
             shard_publish_bound(sh, e->clock_us, e->frame);
+            shard_number_ready(sh);
         }
         tb_ring_release(sh->ring);
         if (end) {
@@ -1334,10 +1375,11 @@ static void on_sharded_packet(void *ctx, const struct tb_packet *p)
 
     rd->w.last_frame = p->frame;
     rd->w.last_ts_us = p->ts_us;
-    if (p->ts_us > rd->clock_us) {
-        rd->clock_us = p->ts_us;
-    }
     if (take_packet(&rd->w, p, &pkt)) {
+        /* The flow tables' clock: as one table's, moved by TCP segments only. */
+        if (p->ts_us > rd->clock_us) {
+            rd->clock_us = p->ts_us;
+        }
         /* Mix again: the table's hash is made for its buckets, not for its low bits alone. */
         uint32_t h = tb_flow_hash(&pkt);
         h ^= h >> 16;
@@ -1378,9 +1420,11 @@ static bool shard_init(struct shard *sh, struct run *r, const char *file, struct
     sh->log_cap = 1024;
     sh->log_frame = malloc(sh->log_cap * sizeof *sh->log_frame);
     sh->log_ended = malloc(sh->log_cap * sizeof *sh->log_ended);
+    sh->log_owner = malloc(sh->log_cap * sizeof *sh->log_owner);
     sh->w.classifier = r->cfg->no_ndpi ? NULL : tb_classify_new(); /* classify */
     sh->w.flows = tb_flowtab_new(lim, &flow_ops, &sh->w);
     return sh->mem != NULL && sink_ok(&sh->sink) && sh->ring != NULL && sh->log_frame != NULL &&
+           sh->log_owner != NULL &&
            sh->log_ended != NULL && sh->w.flows != NULL &&
            (sh->w.classifier != NULL || r->cfg->no_ndpi);
 }
@@ -1406,6 +1450,7 @@ static void shard_fini(struct shard *sh)
     tb_ring_free(sh->ring);
     free(sh->log_frame);
     free(sh->log_ended);
+    free(sh->log_owner);
     pthread_mutex_destroy(&sh->log_lock);
     pthread_mutex_destroy(&sh->q_lock);
 }
@@ -1520,6 +1565,9 @@ static void spill_out(FILE **spill, FILE *out)
     if (*spill == NULL) {
         return;
     }
+    if (fflush(*spill) != 0) {
+        fprintf(stderr, "tlsblame: cannot write a temporary file: output is missing\n");
+    }
     rewind(*spill);
     while ((n = fread(buf, 1, sizeof buf, *spill)) > 0) {
         (void)fwrite(buf, 1, n, out); /* EPIPE: seen at flush */
@@ -1546,9 +1594,21 @@ static void sink_pass_on(struct sink *k)
         if (k->spill == NULL) {
             k->spill = tmpfile();
         }
-        if (k->spill != NULL && fwrite(*k->held, 1, (size_t)held, k->spill) == (size_t)held) {
-            (void)fseek(k->out, 0, SEEK_SET); /* only this thread touches its spill */
-            return;
+        if (k->spill != NULL) {
+            /* only this thread touches its spill; a short write (disk full) is cut off
+             * again, and what is held waits in memory for the turn instead */
+            if (fwrite(*k->held, 1, (size_t)held, k->spill) == (size_t)held &&
+                fflush(k->spill) == 0) {
+                k->spilled += held;
+                (void)fseek(k->out, 0, SEEK_SET);
+                return;
+            }
+            clearerr(k->spill);
+            if (ftruncate(fileno(k->spill), (off_t)k->spilled) != 0 ||
+                fseek(k->spill, k->spilled, SEEK_SET) != 0) {
+                fprintf(stderr, "tlsblame: %s: temporary file: %s\n",
+                        b->inputs->path[k->index], strerror(errno));
+            }
         }
         pthread_mutex_lock(&b->lock); /* no temporary file: wait for the turn */
         while (b->printed != k->index && !stop_requested) {

@@ -89,6 +89,35 @@ for cap in timeline crowd; do
     fi
 done
 
+# The flow tables' clock moves with TCP segments only, as one table's does: a
+# UDP datagram stamped 10,000 s later in the middle of a handshake must not
+# end the connection in a worker (it did: -j 2 made two sessions of one).
+python3 - samples/gnutls-success-tls13.pcap "$tmp/late-udp.pcap" <<'PY'
+import struct, sys
+b = open(sys.argv[1], 'rb').read()
+out, i, n = bytearray(b[:24]), 24, 0
+while i + 16 <= len(b):
+    sec, usec, cap, wire = struct.unpack('<IIII', b[i:i + 16])
+    out += b[i:i + 16 + cap]
+    i += 16 + cap
+    n += 1
+    if n == 5:
+        payload = b'late'
+        ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 28 + len(payload), 0, 0, 64, 17, 0,
+                         bytes([127, 0, 0, 1]), bytes([127, 0, 0, 1]))
+        pkt = b'\0' * 12 + b'\x08\x00' + ip + struct.pack('!HHHH', 5353, 53, 8 + len(payload), 0) + payload
+        out += struct.pack('<IIII', sec + 10000, usec, len(pkt), len(pkt)) + pkt
+open(sys.argv[2], 'wb').write(out)
+PY
+"$bin" --json "$tmp/late-udp.pcap" >"$tmp/u1.json" 2>&1
+"$bin" --json -j 2 "$tmp/late-udp.pcap" >"$tmp/u2.json" 2>&1
+if [ "$(grep -c '"type":"session"' "$tmp/u1.json")" = 1 ] && cmp -s "$tmp/u1.json" "$tmp/u2.json"; then
+    ok "a late non-TCP packet moves no worker's clock: -j 2 gives one session, as one thread"
+else
+    diff "$tmp/u1.json" "$tmp/u2.json" | cut -c1-160 >"$tmp/why"
+    bad "a late non-TCP packet moves no worker's clock: -j 2 gives one session, as one thread"
+fi
+
 # Several inputs, each waiting its turn with little held: no race either.
 if [ -x "$tsan" ]; then
     TLSBLAME_BATCH_HOLD_KIB=1 "$tsan" -j 3 --json samples/ >"$tmp/tsb.json" 2>"$tmp/tsb.err"
