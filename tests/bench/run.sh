@@ -36,6 +36,12 @@ fi
 cc -O2 -o "$CACHE/floor" tests/bench/floor.c -lpcap || die "cannot build floor.c (libpcap-dev?)"
 GEN=$CACHE/benchgen
 if [ ! -x "$GEN" ] || [ tests/bench/gen/main.go -nt "$GEN" ]; then
+    if ! command -v go >/dev/null && [ "$(id -u)" -eq 0 ]; then
+        echo "bench: installing Go (golang-go) for the capture generator" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go >/dev/null 2>&1 ||
+            { apt-get update -qq >/dev/null 2>&1 &&
+              DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go >/dev/null 2>&1; }
+    fi
     command -v go >/dev/null || die "need Go (golang-go) to generate the captures"
     (cd tests/bench/gen && GOPROXY=off GOFLAGS=-mod=mod GO111MODULE=on \
         GOCACHE=${GOCACHE:-$CACHE/gocache} go build -o "$GEN" .) || die "go build failed"
