@@ -153,7 +153,7 @@ static void *on_open(void *ctx, struct tb_flow *f, const struct tb_pkt *pkt, uin
                      int64_t ts_us)
 {
     struct worker *w = ctx;
-    /* Not calloc: the session (15 KB) is cleared by tb_session_init, the rest here. */
+    /* Not calloc: the session (9 KB) is cleared by tb_session_init, the rest here. */
     struct owner *o = malloc(sizeof *o);
     uint8_t ipv, addr[16];
     uint16_t port;
@@ -903,10 +903,11 @@ static void sink_merge(struct sink *dst, const struct sink *src)
  * - every packet carries the capture clock, and idle readers get it in
  *   ticks, so each table ends flows when the single table would;
  * - a session's number counts the sessions opened before its first frame
- *   in every shard (each keeps the frames of its opens); while another
- *   worker is still before that frame, the report waits in a queue and the
- *   worker goes on (only at the end of the capture does it wait, when every
- *   worker is past every frame);
+ *   in every shard (each keeps the frames of its opens, and numbers its
+ *   sessions as soon as every other shard is past their first frame); a
+ *   report whose number is not known yet waits in a queue and the worker
+ *   goes on (only at the end of the capture does it wait, when every worker
+ *   is past every frame);
  * - reports are written in the order of their end keys (flow.h), each
  *   once no worker can still produce an earlier one.
  * Only caps differ: the flow and reassembly limits apply per worker.
@@ -950,7 +951,8 @@ struct shard {
     uint64_t pushed_frame; /* reader: frame of the last entry sent here */
     struct owner *deferred, *deferred_tail; /* ended, numbered when the others catch up */
     /* Frames of the sessions this shard opened, oldest first; those before
-     * every live session and every shard's progress are dropped (counted). */
+     * every shard's oldest session not yet numbered and its progress are
+     * dropped (counted in log_base). */
     pthread_mutex_t log_lock;
     uint64_t *log_frame;
     bool *log_ended;       /* ended, or numbered: either way no longer asked about */
