@@ -69,7 +69,6 @@ void tb_json_time_us(struct tb_json_writer *w, int64_t ts_us);
 void tb_json_time_s(struct tb_json_writer *w, int64_t ts_s);
 
 /* "10.0.0.1:443", "[2001:db8::1]:443". */
-#define tb_report_endpoint_str tb_endpoint_str
 /* "success", "failed", "incomplete", "unknown" (INTERFACE.md vocabulary). */
 
 #endif

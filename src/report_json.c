@@ -487,8 +487,8 @@ static void fallback_summary(const struct tb_session *s, char *summary, size_t s
 {
     char cl[TB_ENDPOINT_STR_LEN], sv[TB_ENDPOINT_STR_LEN];
 
-    tb_report_endpoint_str(&s->client, cl);
-    tb_report_endpoint_str(&s->server, sv);
+    tb_endpoint_str(&s->client, cl);
+    tb_endpoint_str(&s->server, sv);
     if (s->outcome == TB_OUTCOME_INCOMPLETE) {
         (void)snprintf(summary, size,
                        "the capture of the handshake between %s and %s is incomplete", cl, sv);

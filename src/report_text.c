@@ -208,8 +208,8 @@ static const char *sni_text(struct text_ctx *c)
 static void endpoints(struct text_ctx *c, char cl[TB_ENDPOINT_STR_LEN],
                       char sv[TB_ENDPOINT_STR_LEN])
 {
-    tb_report_endpoint_str(&c->s->client, cl);
-    tb_report_endpoint_str(&c->s->server, sv);
+    tb_endpoint_str(&c->s->client, cl);
+    tb_endpoint_str(&c->s->server, sv);
 }
 
 /* "10.0.0.1:443 (api.example.com)" */

@@ -270,7 +270,7 @@ void tb_summary_add(struct tb_summary *sum, const struct tb_session *s, const st
             sum->rejected_by_unknown++;
         }
     }
-    tb_report_endpoint_str(&s->server, sv);
+    tb_endpoint_str(&s->server, sv);
     bump(sum, &sum->by_server, sv, s->ch.sni != NULL && s->ch.sni[0] != '\0' ? s->ch.sni : NULL,
          1, failed, 0);
     if (client_chain->seen && client_chain->count > 0 && client_chain->certs[0] != NULL &&
