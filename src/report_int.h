@@ -68,7 +68,5 @@ void tb_json_num(struct tb_json_writer *w, double v);                /* non-fini
 void tb_json_time_us(struct tb_json_writer *w, int64_t ts_us);
 void tb_json_time_s(struct tb_json_writer *w, int64_t ts_s);
 
-/* "10.0.0.1:443", "[2001:db8::1]:443". */
-/* "success", "failed", "incomplete", "unknown" (INTERFACE.md vocabulary). */
 
 #endif
