@@ -377,10 +377,7 @@ static void free_owner(struct worker *w, struct owner *o)
     if (w->shard != NULL) {
         shard_log_end(w->shard, o->open_index);
     }
-    /* classify: begin (idempotent: frees nDPI's state if an early report skipped the above) */
-    tb_classify_flow_end(w->classifier, &o->cls, &o->s);
-    /* classify: end */
-    tb_tls_free(o->tls);
+    tb_tls_free(o->tls); /* nDPI's state went in tb_classify_flow_end, on every way here */
     tb_session_fini(&o->s, w->sink->certs);
     free(o);
 }
@@ -412,7 +409,7 @@ static bool take_packet(struct worker *w, const struct tb_packet *p, struct tb_p
         uint64_t pos, size;
         tb_capture_progress(w->cap, &pos, &size);
         if (size > 0) {
-            if (w->shard == NULL && w->flows == NULL) {
+            if (w->flows == NULL) {
                 fprintf(stderr, "\rtlsblame: %s: %3llu%%", w->file,
                         (unsigned long long)(pos * 100 / size)); /* -j: sessions are counted apart */
             } else {
@@ -1375,8 +1372,6 @@ static void on_sharded_packet(void *ctx, const struct tb_packet *p)
     struct shard_reader *rd = ctx;
     struct tb_pkt pkt;
 
-    rd->w.last_frame = p->frame;
-    rd->w.last_ts_us = p->ts_us;
     if (take_packet(&rd->w, p, &pkt)) {
         /* The flow tables' clock: as one table's, moved by TCP segments only. */
         if (p->ts_us > rd->clock_us) {
@@ -1827,10 +1822,6 @@ static bool drop_privileges(const char *user)
     return true;
 }
 
-struct live {
-    struct worker w;
-};
-
 static void on_live_packet(void *ctx, const struct tb_packet *p)
 {
     struct worker *w = ctx;
@@ -1845,6 +1836,10 @@ static void on_live_packet(void *ctx, const struct tb_packet *p)
         } else {
             fprintf(stderr, "tlsblame: SIGHUP: the new rules do not load; keeping the old ones\n");
         }
+    }
+    if (p != NULL && w->run->cfg->verbosity < 1) {
+        on_capture_packet(ctx, p); /* the wall clock is only for ticks and -v */
+        return;
     }
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
