@@ -391,13 +391,18 @@ static void swap_roles(struct tb_flow *f)
 void tb_flowtab_packet(struct tb_flowtab *ft, const struct tb_pkt *p, uint64_t frame,
                        int64_t ts_us)
 {
-    uint32_t h = tb_flow_hash(p);
+    tb_flowtab_packet_at(ft, p, tb_flow_hash(p), frame, ts_us, ts_us);
+}
+
+void tb_flowtab_packet_at(struct tb_flowtab *ft, const struct tb_pkt *p, uint32_t h,
+                          uint64_t frame, int64_t ts_us, int64_t clock_us)
+{
     enum tb_dir dir = TB_DIR_C2S;
     struct tb_flow *f;
     bool syn = (p->tcp_flags & TB_TCP_SYN) != 0, ack = (p->tcp_flags & TB_TCP_ACK) != 0;
     bool fin = (p->tcp_flags & TB_TCP_FIN) != 0, rst = (p->tcp_flags & TB_TCP_RST) != 0;
 
-    tb_flowtab_expire(ft, frame, ts_us); /* before the lookup: it may end this very flow */
+    tb_flowtab_expire(ft, frame, clock_us); /* before the lookup: it may end this very flow */
     f = lookup(ft, p, h, &dir);
     if (f != NULL && syn && !ack && dir == TB_DIR_C2S && f->rd[TB_DIR_C2S].have_next &&
         p->seq + 1 != f->rd[TB_DIR_C2S].next_seq &&

@@ -919,6 +919,7 @@ enum entry_kind { ENTRY_PACKET = 1, ENTRY_TICK, ENTRY_END };
 
 struct shard_entry {
     uint32_t kind;
+    uint32_t hash;         /* tb_flow_hash of the packet, computed once by the reader */
     uint32_t l3_len;       /* copied after the entry */
     uint32_t payload_off;  /* payload: at this offset in the copied bytes */
     uint32_t payload_len;
@@ -1281,14 +1282,16 @@ static void *shard_main(void *arg)
         }
         w->last_frame = e->frame;
         w->last_ts_us = e->ts_us;
-        tb_flowtab_expire(w->flows, e->frame, e->clock_us);
         if (e->kind == ENTRY_PACKET) {
             struct tb_pkt pkt = e->pkt;
             pkt.l3 = e->l3_len > 0 ? bytes : NULL;
             pkt.payload = bytes + e->payload_off;
-            tb_flowtab_packet(w->flows, &pkt, e->frame, e->ts_us);
-        } else if (end) {
-            tb_flowtab_end_all(w->flows, e->frame, e->ts_us);
+            tb_flowtab_packet_at(w->flows, &pkt, e->hash, e->frame, e->ts_us, e->clock_us);
+        } else {
+            tb_flowtab_expire(w->flows, e->frame, e->clock_us);
+            if (end) {
+                tb_flowtab_end_all(w->flows, e->frame, e->ts_us);
+            }
         }
         shard_resolve(sh, end);
         /* What the others wait for, every few entries and before this worker may
@@ -1315,10 +1318,11 @@ struct shard_reader {
 };
 
 static void shard_push(struct shard_reader *rd, struct shard *sh, enum entry_kind kind,
-                       const struct tb_packet *p, const struct tb_pkt *pkt)
+                       const struct tb_packet *p, const struct tb_pkt *pkt, uint32_t hash)
 {
     size_t copy = 0, l3 = 0, off = 0, plen = 0;
     struct shard_entry e = {.kind = (uint32_t)kind,
+                            .hash = hash,
                             .frame = rd->w.last_frame,
                             .ts_us = rd->w.last_ts_us,
                             .clock_us = rd->clock_us};
@@ -1378,17 +1382,17 @@ static void on_sharded_packet(void *ctx, const struct tb_packet *p)
             rd->clock_us = p->ts_us;
         }
         /* Mix again: the table's hash is made for its buckets, not for its low bits alone. */
-        uint32_t h = tb_flow_hash(&pkt);
+        uint32_t hash = tb_flow_hash(&pkt), h = hash;
         h ^= h >> 16;
         h *= 0x85ebca6bu;
         h ^= h >> 13;
         struct shard *sh = &rd->all[(uint32_t)(((uint64_t)h * (uint32_t)rd->count) >> 32)];
-        shard_push(rd, sh, ENTRY_PACKET, p, &pkt);
+        shard_push(rd, sh, ENTRY_PACKET, p, &pkt, hash);
     }
     if (++rd->taken % SHARD_TICK_FRAMES == 0) {
         for (int t = 0; t < rd->count; t++) {
             if (rd->all[t].pushed_frame + SHARD_TICK_FRAMES <= p->frame) {
-                shard_push(rd, &rd->all[t], ENTRY_TICK, NULL, NULL);
+                shard_push(rd, &rd->all[t], ENTRY_TICK, NULL, NULL, 0);
             }
         }
     }
@@ -1502,7 +1506,7 @@ static void process_capture_sharded(struct run *r, struct sink *k, const char *f
     }
     for (int t = 0; rd.all != NULL && t < count; t++) {
         if (rd.all[t].started) {
-            shard_push(&rd, &rd.all[t], ENTRY_END, NULL, NULL);
+            shard_push(&rd, &rd.all[t], ENTRY_END, NULL, NULL, 0);
         }
     }
     for (int t = 0; rd.all != NULL && t < count; t++) {

@@ -81,6 +81,10 @@ struct tb_flowtab *tb_flowtab_new(const struct tb_flow_limits *lim, const struct
 void tb_flowtab_free(struct tb_flowtab *ft, uint64_t frame, int64_t ts_us);
 void tb_flowtab_packet(struct tb_flowtab *ft, const struct tb_pkt *pkt, uint64_t frame,
                        int64_t ts_us);
+/* The same for a caller that has the packet's tb_flow_hash and the capture clock already
+ * (the -j reader computes both): one hash and one expiry pass per packet. */
+void tb_flowtab_packet_at(struct tb_flowtab *ft, const struct tb_pkt *pkt, uint32_t hash,
+                          uint64_t frame, int64_t ts_us, int64_t clock_us);
 /* End flows idle at ts_us (live mode calls it on timeouts too). */
 void tb_flowtab_expire(struct tb_flowtab *ft, uint64_t frame, int64_t ts_us);
 /* End every flow now (SIGINT, end of capture). */
