@@ -36,7 +36,8 @@ struct tb_capture {
     pcap_dumper_t *dumper;
     int linktype;
     volatile sig_atomic_t broken;
-    struct pcap_reader *own;  /* classic pcap read by us, or NULL */
+    struct pcap_reader *own;  /* classic pcap read by us, or NULL, */
+    struct pcap_pkthdr own_hdr; /* and the header of its current record */
     struct bpf_program prog;  /* the filter, applied by us when own != NULL */
     bool have_prog;
 };
@@ -428,41 +429,25 @@ static int64_t packet_time_us(int64_t sec, int64_t usec)
     return us < -TS_LIMIT_US ? -TS_LIMIT_US : us;
 }
 
-static enum tb_err run_own(struct tb_capture *c, tb_packet_fn fn, void *ctx, uint64_t max_packets,
-                           char *errmsg, size_t errmsg_len)
+/*
+ * The next record, as pcap_next_ex returns it (1 a packet, 0 a live timeout,
+ * PCAP_ERROR_BREAK the end, PCAP_ERROR damage, why then says what), from our
+ * own reader for classic pcap files, else from libpcap.
+ */
+static int next_record(struct tb_capture *c, struct pcap_pkthdr **hdr, const u_char **bytes,
+                       char *why, size_t why_len)
 {
-    struct pcap_pkthdr hdr;
-    const uint8_t *bytes = NULL;
-    char why[256];
-
-    for (;;) {
-        if (max_packets > 0 && c->delivered >= max_packets) {
-            return TB_OK;
-        }
+    if (c->own != NULL) {
         why[0] = '\0';
-        int rc = reader_next(c->own, &hdr, &bytes, why, sizeof why);
-        if (rc == 0 || c->broken) {
-            return TB_OK;
-        }
-        if (rc < 0) {
-            snprintf(errmsg, errmsg_len, "frame %llu: %s", (unsigned long long)(c->frame + 1), why);
-            return TB_ERR_TRUNCATED;
-        }
-        c->frame++;
-        if (c->have_prog && pcap_offline_filter(&c->prog, &hdr, bytes) == 0) {
-            continue;
-        }
-        c->delivered++;
-        struct tb_packet p = {
-            .frame = c->frame,
-            .ts_us = packet_time_us(hdr.ts.tv_sec, hdr.ts.tv_usec),
-            .bytes = bytes,
-            .caplen = hdr.caplen,
-            .wirelen = hdr.len,
-            .linktype = c->linktype,
-        };
-        fn(ctx, &p);
+        int rc = reader_next(c->own, &c->own_hdr, bytes, why, why_len);
+        *hdr = &c->own_hdr;
+        return rc > 0 ? 1 : rc == 0 ? PCAP_ERROR_BREAK : PCAP_ERROR;
     }
+    int rc = pcap_next_ex(c->pcap, hdr, bytes);
+    if (rc == PCAP_ERROR) {
+        snprintf(why, why_len, "%s", pcap_geterr(c->pcap));
+    }
+    return rc;
 }
 
 enum tb_err tb_capture_run(struct tb_capture *c, tb_packet_fn fn, void *ctx, uint64_t max_packets,
@@ -470,15 +455,13 @@ enum tb_err tb_capture_run(struct tb_capture *c, tb_packet_fn fn, void *ctx, uin
 {
     struct pcap_pkthdr *hdr;
     const u_char *bytes;
+    char why[PCAP_ERRBUF_SIZE];
 
-    if (c->own != NULL) {
-        return run_own(c, fn, ctx, max_packets, errmsg, errmsg_len);
-    }
     for (;;) {
         if (max_packets > 0 && c->delivered >= max_packets) {
             return TB_OK;
         }
-        int rc = pcap_next_ex(c->pcap, &hdr, &bytes);
+        int rc = next_record(c, &hdr, &bytes, why, sizeof why);
         if (rc == 1) {
             c->frame++;
             if (c->have_prog && pcap_offline_filter(&c->prog, hdr, bytes) == 0) {
@@ -513,8 +496,7 @@ enum tb_err tb_capture_run(struct tb_capture *c, tb_packet_fn fn, void *ctx, uin
         if (rc == PCAP_ERROR_BREAK) {
             return TB_OK;
         }
-        snprintf(errmsg, errmsg_len, "frame %llu: %s", (unsigned long long)(c->frame + 1),
-                 pcap_geterr(c->pcap));
+        snprintf(errmsg, errmsg_len, "frame %llu: %s", (unsigned long long)(c->frame + 1), why);
         return TB_ERR_TRUNCATED;
     }
 }
