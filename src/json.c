@@ -570,6 +570,27 @@ void tb_json_null(struct tb_json_writer *w)
     value_done(w);
 }
 
+struct tb_json_mark tb_json_mark_here(const struct tb_json_writer *w)
+{
+    return (struct tb_json_mark){w->flushes, w->len};
+}
+
+struct tb_json_mark tb_json_mark_value(const struct tb_json_writer *w)
+{
+    bool comma = !w->after_key && w->items[w->depth] > 0; /* as value_prefix decides */
+    return (struct tb_json_mark){w->flushes, w->len + (comma ? 1 : 0)};
+}
+
+const char *tb_json_between(const struct tb_json_writer *w, struct tb_json_mark from,
+                            struct tb_json_mark to, size_t *n)
+{
+    if (from.flushes != w->flushes || to.flushes != w->flushes || to.at < from.at) {
+        return NULL;
+    }
+    *n = to.at - from.at;
+    return w->buf + from.at;
+}
+
 void tb_json_raw_begin(struct tb_json_writer *w)
 {
     value_prefix(w);

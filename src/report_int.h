@@ -58,6 +58,20 @@ void tb_json_i64(struct tb_json_writer *w, int64_t v);
 void tb_json_bool(struct tb_json_writer *w, bool v);
 void tb_json_tri(struct tb_json_writer *w, enum tb_tri v);           /* UNKNOWN -> null */
 void tb_json_null(struct tb_json_writer *w);
+/*
+ * Taking back what was just written (to keep it and write it again later):
+ * marks of places in the output, and the bytes between two of them while
+ * they are still in the writer's buffer (NULL once it went out).
+ */
+struct tb_json_mark {
+    uint32_t flushes;
+    size_t at;
+};
+struct tb_json_mark tb_json_mark_here(const struct tb_json_writer *w);
+/* Where the next value will start: after the comma that may come first. */
+struct tb_json_mark tb_json_mark_value(const struct tb_json_writer *w);
+const char *tb_json_between(const struct tb_json_writer *w, struct tb_json_mark from,
+                            struct tb_json_mark to, size_t *n);
 /* One value rendered earlier, given as raw bytes between begin and end. */
 void tb_json_raw_begin(struct tb_json_writer *w);
 void tb_json_raw(struct tb_json_writer *w, const char *bytes, size_t n);

@@ -144,20 +144,16 @@ static void code_array(struct tb_json_writer *w, const struct tb_u16_list *l, en
             return;
         }
     }
-    uint32_t flushes = w->flushes;
-    size_t at = w->len;
+    struct tb_json_mark from = tb_json_mark_value(w);
     code_array_render(w, l, kind);
-    if (m != NULL && w->flushes == flushes) {
-        /* the array's bytes, without the comma that may precede it */
-        const char *start = memchr(w->buf + at, '[', w->len - at);
-        size_t len = start != NULL ? (size_t)(w->buf + w->len - start) : 0;
-        if (start != NULL && len <= LIST_MEMO_JSON) {
-            m->kind_plus_one = (uint16_t)(kind + 1);
-            m->count = (uint16_t)n;
-            memcpy(m->v, l->v, n * sizeof l->v[0]);
-            m->json_len = (uint16_t)len;
-            memcpy(m->json, start, len);
-        }
+    size_t len = 0;
+    const char *start = tb_json_between(w, from, tb_json_mark_here(w), &len);
+    if (m != NULL && start != NULL && len <= LIST_MEMO_JSON) {
+        m->kind_plus_one = (uint16_t)(kind + 1);
+        m->count = (uint16_t)n;
+        memcpy(m->v, l->v, n * sizeof l->v[0]);
+        m->json_len = (uint16_t)len;
+        memcpy(m->json, start, len);
     }
 }
 
@@ -226,9 +222,8 @@ static void cert_object(struct tb_json_writer *w, const struct tb_cert *c, bool 
         tb_json_raw_end(w);
         return;
     }
-    uint32_t flushes = w->flushes;
+    struct tb_json_mark head_from = tb_json_mark_value(w);
     tb_json_obj_begin(w);
-    size_t head_at = w->len - 1; /* the '{' */
     /* an unparsable certificate may still carry a name x509.c could read */
     key_str(w, "subject", p || (c->subject != NULL && c->subject[0] != '\0') ? c->subject : NULL);
     key_str(w, "issuer", p || (c->issuer != NULL && c->issuer[0] != '\0') ? c->issuer : NULL);
@@ -252,22 +247,24 @@ static void cert_object(struct tb_json_writer *w, const struct tb_cert *c, bool 
     TB_JSON_KEY(w, "self_signed");
     p ? tb_json_bool(w, c->self_signed) : tb_json_null(w);
     TB_JSON_KEY(w, "valid_at_capture");
-    size_t head_end = w->len;
+    struct tb_json_mark head_to = tb_json_mark_here(w);
     tb_json_raw_begin(w);
     tb_json_raw(w, valid, strlen(valid));
     tb_json_raw_end(w);
-    size_t tail_at = w->len;
+    struct tb_json_mark tail_from = tb_json_mark_here(w);
     key_str(w, "parse_error", p ? NULL : (c->parse_error != NULL ? c->parse_error : "unparsed"));
     /* extras */
     key_str(w, "ski", p ? c->ski_hex : NULL);
     key_str(w, "aki", p ? c->aki_hex : NULL);
     tb_json_obj_end(w);
-    if (kept != NULL && w->flushes == flushes) { /* all of it still in the buffer */
-        size_t head = head_end - head_at, tail = w->len - tail_at;
+    size_t head = 0, tail = 0;
+    const char *head_bytes = tb_json_between(w, head_from, head_to, &head);
+    const char *tail_bytes = tb_json_between(w, tail_from, tb_json_mark_here(w), &tail);
+    if (kept != NULL && head_bytes != NULL && tail_bytes != NULL) {
         kept->json = malloc(head + tail);
         if (kept->json != NULL) {
-            memcpy(kept->json, w->buf + head_at, head);
-            memcpy(kept->json + head, w->buf + tail_at, tail);
+            memcpy(kept->json, head_bytes, head);
+            memcpy(kept->json + head, tail_bytes, tail);
             kept->head_len = head;
             kept->tail_len = tail;
         }
