@@ -572,6 +572,56 @@ static void classify_diag(const struct run *r, const char *file, struct tb_class
 }
 /* classify: end */
 
+static struct tb_flow_limits flow_limits(const struct tb_config *cfg)
+{
+    return (struct tb_flow_limits){
+        .max_flows = cfg->max_flows,
+        .max_ooo_total = TB_DEFAULT_MAX_OOO_TOTAL,
+        .idle_timeout_us = (int64_t)cfg->idle_timeout_s * 1000000,
+    };
+}
+
+/* A capture file for w: the capture, the secrets it carries, a decoder. false: it cannot
+ * be read (said and counted). */
+static bool open_input(struct worker *w)
+{
+    char errmsg[512] = "";
+    enum tb_err err = tb_capture_open_file(w->file, w->run->cfg->filter, &w->cap, errmsg,
+                                           sizeof errmsg);
+
+    if (err != TB_OK) {
+        if (err == TB_ERR_USAGE) {
+            w->sink->usage_errors++; /* a bad filter */
+        }
+        input_error(w->run, w->sink, w->file, 0, errmsg);
+        return false;
+    }
+    w->sink->inputs_read++;
+    w->keylog_file = capture_secrets(w->run, w->file); /* keylog */
+    w->decoder = tb_decoder_new();
+    return true;
+}
+
+/* Every packet to fn; on a terminal a progress line, when one input is read at a time. */
+static enum tb_err read_input(struct worker *w, tb_packet_fn fn, void *ctx, bool one_at_a_time,
+                              char *errmsg, size_t errmsg_len)
+{
+    w->progress = one_at_a_time && w->run->cfg->verbosity >= 0 && isatty(STDERR_FILENO);
+    enum tb_err err = tb_capture_run(w->cap, fn, ctx, w->run->cfg->count, errmsg, errmsg_len);
+    if (w->progress_shown) {
+        fputs("\r\033[K", stderr); /* the results take its place */
+    }
+    return err;
+}
+
+/* After the flows, whose sessions borrow the secrets. */
+static void close_input(struct worker *w)
+{
+    tb_keylog_free(w->keylog_file); /* keylog */
+    tb_decoder_free(w->decoder);
+    tb_capture_close(w->cap);
+}
+
 /*
  * One capture. keep: the calling thread's nDPI module, made on first use and
  * kept from one capture to the next once tb_classify_reset has cleared what
@@ -581,26 +631,13 @@ static void process_capture(struct run *r, struct sink *k, const char *file,
                             struct tb_classifier **keep)
 {
     char errmsg[512] = "";
-    struct tb_capture *cap = NULL;
     struct worker w = {.run = r, .sink = k, .file = file};
-    struct tb_flow_limits lim = {
-        .max_flows = r->cfg->max_flows,
-        .max_ooo_total = TB_DEFAULT_MAX_OOO_TOTAL,
-        .idle_timeout_us = (int64_t)r->cfg->idle_timeout_s * 1000000,
-    };
+    struct tb_flow_limits lim = flow_limits(r->cfg);
     enum tb_err err;
 
-    err = tb_capture_open_file(file, r->cfg->filter, &cap, errmsg, sizeof errmsg);
-    if (err != TB_OK) {
-        if (err == TB_ERR_USAGE) {
-            k->usage_errors++; /* a bad filter */
-        }
-        input_error(r, k, file, 0, errmsg);
+    if (!open_input(&w)) {
         return;
     }
-    k->inputs_read++;
-    w.keylog_file = capture_secrets(r, file); /* keylog */
-    w.decoder = tb_decoder_new();
     /* classify: begin */
     if (!r->cfg->no_ndpi && *keep == NULL) {
         *keep = tb_classify_new();
@@ -612,12 +649,7 @@ static void process_capture(struct run *r, struct sink *k, const char *file,
         input_error(r, k, file, 0, "out of memory");
         goto out;
     }
-    w.cap = cap;
-    w.progress = r->cfg->jobs <= 1 && r->cfg->verbosity >= 0 && isatty(STDERR_FILENO);
-    err = tb_capture_run(cap, on_capture_packet, &w, r->cfg->count, errmsg, sizeof errmsg);
-    if (w.progress_shown) {
-        fputs("\r\033[K", stderr); /* the results take its place */
-    }
+    err = read_input(&w, on_capture_packet, &w, r->cfg->jobs <= 1, errmsg, sizeof errmsg);
     tb_flowtab_end_all(w.flows, w.last_frame, w.last_ts_us);
     capture_done(r, k, &w, err, errmsg);
     classify_diag(r, file, w.classifier); /* classify */
@@ -628,9 +660,7 @@ out:
         tb_classify_free(w.classifier);
         *keep = NULL;
     }
-    tb_keylog_free(w.keylog_file); /* keylog: after the flows, whose sessions borrow it */
-    tb_decoder_free(w.decoder);
-    tb_capture_close(cap);
+    close_input(&w);
 }
 
 
@@ -1459,36 +1489,22 @@ static void shard_fini(struct shard *sh)
 static void process_capture_sharded(struct run *r, struct sink *k, const char *file, int count)
 {
     char errmsg[512] = "";
-    struct tb_capture *cap = NULL;
     struct shard_reader rd = {.w = {.run = r, .sink = k, .file = file}, .count = count,
                               .clock_us = INT64_MIN};
-    struct tb_flow_limits lim = {
-        .max_flows = r->cfg->max_flows,
-        .max_ooo_total = TB_DEFAULT_MAX_OOO_TOTAL,
-        .idle_timeout_us = (int64_t)r->cfg->idle_timeout_s * 1000000,
-    };
-    struct tb_keylog *secrets = NULL;
-    enum tb_err err;
+    struct tb_flow_limits lim = flow_limits(r->cfg);
+    enum tb_err err = TB_OK;
     bool ok = true;
 
-    err = tb_capture_open_file(file, r->cfg->filter, &cap, errmsg, sizeof errmsg);
-    if (err != TB_OK) {
-        if (err == TB_ERR_USAGE) {
-            k->usage_errors++;
-        }
-        input_error(r, k, file, 0, errmsg);
+    if (!open_input(&rd.w)) {
         return;
     }
-    k->inputs_read++;
-    secrets = capture_secrets(r, file); /* keylog */
-    rd.w.decoder = tb_decoder_new();
     rd.all = calloc((size_t)count, sizeof *rd.all);
     ok = rd.w.decoder != NULL && rd.all != NULL;
     for (int t = 0; ok && t < count; t++) {
         rd.all[t].all = rd.all;
         rd.all[t].count = count;
         rd.all[t].index = t;
-        ok = shard_init(&rd.all[t], r, file, secrets, &lim);
+        ok = shard_init(&rd.all[t], r, file, rd.w.keylog_file, &lim);
     }
     for (int t = 0; ok && t < count; t++) {
         rd.all[t].started = pthread_create(&rd.all[t].tid, NULL, shard_main, &rd.all[t]) == 0;
@@ -1497,12 +1513,7 @@ static void process_capture_sharded(struct run *r, struct sink *k, const char *f
     if (!ok) {
         input_error(r, k, file, 0, "out of memory (or no threads) for -j");
     } else {
-        rd.w.cap = cap;
-        rd.w.progress = r->cfg->verbosity >= 0 && isatty(STDERR_FILENO);
-        err = tb_capture_run(cap, on_sharded_packet, &rd, r->cfg->count, errmsg, sizeof errmsg);
-        if (rd.w.progress_shown) {
-            fputs("\r\033[K", stderr);
-        }
+        err = read_input(&rd.w, on_sharded_packet, &rd, true, errmsg, sizeof errmsg);
     }
     for (int t = 0; rd.all != NULL && t < count; t++) {
         if (rd.all[t].started) {
@@ -1526,9 +1537,7 @@ static void process_capture_sharded(struct run *r, struct sink *k, const char *f
         shard_fini(&rd.all[t]);
     }
     free(rd.all);
-    tb_keylog_free(secrets); /* keylog: after the flows, whose sessions borrow it */
-    tb_decoder_free(rd.w.decoder);
-    tb_capture_close(cap);
+    close_input(&rd.w);
 }
 
 
@@ -1875,11 +1884,7 @@ static int process_live(struct run *r, struct sink *k)
         .write_path = cfg->write_path,
     };
     struct worker w = {.run = r, .sink = k, .file = cfg->iface};
-    struct tb_flow_limits lim = {
-        .max_flows = cfg->max_flows,
-        .max_ooo_total = TB_DEFAULT_MAX_OOO_TOTAL,
-        .idle_timeout_us = (int64_t)cfg->idle_timeout_s * 1000000,
-    };
+    struct tb_flow_limits lim = flow_limits(cfg);
     enum tb_err err;
     int status = 0;
     uint64_t received = 0, dropped = 0;
