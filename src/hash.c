@@ -41,3 +41,14 @@ void tb_hash_hex(const uint8_t *digest, size_t n, char *out)
     }
     out[2 * n] = '\0';
 }
+
+uint64_t tb_hash_fnv1a(const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    uint64_t h = 0xcbf29ce484222325u;
+
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ b[i]) * 0x100000001b3u;
+    }
+    return h;
+}

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tlsblame/hash.h"
 #include "tlsblame/keylog.h"
 #include "tlsblame/limits.h"
 #include "tlsblame/reader.h"
@@ -108,16 +109,10 @@ const char *tb_keylog_label(enum tb_keylog_secret which)
     return "?";
 }
 
-/* FNV-1a over the whole random: TLS <= 1.2 clients may put gmt_unix_time in the first 4 bytes. */
+/* The whole random: TLS <= 1.2 clients may put gmt_unix_time in the first 4 bytes. */
 static size_t random_hash(const uint8_t random[32])
 {
-    struct tb_reader r = tb_rd_init(random, 32);
-    uint64_t h = 0xcbf29ce484222325u;
-
-    while (tb_rd_left(&r) > 0) {
-        h = (h ^ tb_rd_u8(&r)) * 0x100000001b3u;
-    }
-    return (size_t)h;
+    return (size_t)tb_hash_fnv1a(random, 32);
 }
 
 static struct tb_keylog_entry *find_slot(const struct tb_keylog *kl, const uint8_t random[32],

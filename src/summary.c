@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "report_int.h"
+#include "tlsblame/hash.h"
 #include "tlsblame/report.h"
 
 #define SUMMARY_MAX_ROWS 65536u
@@ -45,13 +46,7 @@ struct tb_summary {
 
 static uint64_t fnv1a(const char *s)
 {
-    uint64_t h = 1469598103934665603ULL;
-
-    for (; *s != '\0'; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
+    return tb_hash_fnv1a(s, strlen(s));
 }
 
 static void map_fini(struct summary_map *m)

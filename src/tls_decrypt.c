@@ -15,6 +15,8 @@
 #include "tls_int.h"
 #include "tlsblame/cv.h"
 #include "tlsblame/decrypt.h"
+#include "tlsblame/err.h"
+#include "tlsblame/hash.h"
 #include "tlsblame/keylog.h"
 #include "tlsblame/limits.h"
 #include "tlsblame/reader.h"
@@ -72,12 +74,12 @@ static void start(struct tb_tls *t)
         e = tb_keylog_find(t->keylog, s->ch.random);
     }
     if (e == NULL) {
-        char hex[65];
-        for (int i = 0; i < 32; i++) {
-            snprintf(hex + 2 * i, 3, "%02x", s->ch.random[i]);
+        if (tb_verbosity() >= 3) { /* tb_trace's level: the hex is for it only */
+            char hex[2 * 32 + 1];
+            tb_hash_hex(s->ch.random, 32, hex);
+            tb_trace("session %llu: no key log entry for client random %s",
+                     (unsigned long long)s->id, hex);
         }
-        tb_trace("session %llu: no key log entry for client random %s", (unsigned long long)s->id,
-                 hex);
         return;
     }
     struct tb_decrypt_params p = {

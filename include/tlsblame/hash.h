@@ -17,6 +17,9 @@
 enum tb_err tb_hash_sha256(const void *p, size_t n, uint8_t out[TB_SHA256_LEN]) TB_MUST_USE;
 enum tb_err tb_hash_md5(const void *p, size_t n, uint8_t out[TB_MD5_LEN]) TB_MUST_USE;
 
+/* FNV-1a (64-bit) of n bytes: not cryptographic, for picking a hash table slot. */
+uint64_t tb_hash_fnv1a(const void *p, size_t n);
+
 /* Lower-case hex of the first n bytes of digest into out (2n+1 bytes, NUL-terminated). */
 void tb_hash_hex(const uint8_t *digest, size_t n, char *out);
 

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "tlsblame/hash.h"
 #include "tlsblame/memo.h"
 
 struct memo_tables {
@@ -55,11 +56,5 @@ void *tb_memo_table(enum tb_memo_table which, size_t bytes)
 
 uint32_t tb_memo_hash(const void *p, size_t n)
 {
-    const uint8_t *b = p;
-    uint32_t h = 2166136261u;
-
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ b[i]) * 16777619u;
-    }
-    return h;
+    return (uint32_t)tb_hash_fnv1a(p, n);
 }
