@@ -279,26 +279,6 @@ static void chain_facts(struct tb_facts *f, struct tb_session *s, enum tb_dir di
 #undef CF
 }
 
-static int http_status(const char *line)
-{
-    /* "HTTP/1.1 403 Forbidden" */
-    if (line == NULL || strncmp(line, "HTTP/", 5) != 0) {
-        return -1;
-    }
-    const char *sp = strchr(line, ' ');
-    if (sp == NULL || strlen(sp) < 4) {
-        return -1;
-    }
-    int code = 0;
-    for (int i = 1; i <= 3; i++) {
-        if (sp[i] < '0' || sp[i] > '9') {
-            return -1;
-        }
-        code = code * 10 + (sp[i] - '0');
-    }
-    return code;
-}
-
 void tb_facts_compute(struct tb_session *s, bool have_trust_store, struct tb_facts *f)
 {
     struct tb_arena *a = &s->arena;
@@ -555,7 +535,7 @@ void tb_facts_compute(struct tb_session *s, bool have_trust_store, struct tb_fac
         /* A decrypted error status is the refusal itself, whoever closed first
          * (curl closes right after reading nginx's 400). */
         bool refused_status =
-            http_status(s->app_first_line[TB_DIR_S2C]) >= 400 || s->app_refusal != NULL;
+            tb_http_status(s->app_first_line[TB_DIR_S2C]) >= 400 || s->app_refusal != NULL;
         set_bool(f, TB_F_server_closed_after_request,
                  complete && fatal == NULL && (server_first || refused_status) &&
                      s->dir[TB_DIR_C2S].appdata_records > 0 &&
@@ -581,7 +561,7 @@ void tb_facts_compute(struct tb_session *s, bool have_trust_store, struct tb_fac
     }
     set_str(f, TB_F_app_status_line, s->app_first_line[TB_DIR_S2C]);
     set_str(f, TB_F_app_refusal, s->app_refusal);
-    int code = http_status(s->app_first_line[TB_DIR_S2C]);
+    int code = tb_http_status(s->app_first_line[TB_DIR_S2C]);
     if (code >= 0) {
         set_int(f, TB_F_http_status, code);
     }

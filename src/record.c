@@ -880,29 +880,6 @@ static bool handshake_complete(const struct tb_tls *t)
     return t->d[TB_DIR_C2S].saw_finished && t->d[TB_DIR_S2C].saw_finished;
 }
 
-static int http_status_of(const char *line)
-{
-    struct tb_reader r;
-    int code = 0;
-
-    if (line == NULL || strncmp(line, "HTTP/", 5) != 0) {
-        return -1;
-    }
-    const char *sp = strchr(line, ' ');
-    if (sp == NULL) {
-        return -1;
-    }
-    r = tb_rd_init((const uint8_t *)sp + 1, strnlen(sp + 1, 3));
-    for (int i = 0; i < 3; i++) {
-        uint8_t c = tb_rd_u8(&r);
-        if (!tb_rd_ok(&r) || c < '0' || c > '9') {
-            return -1;
-        }
-        code = code * 10 + (c - '0');
-    }
-    return code;
-}
-
 /* What a server that checks after the handshake would refuse, visible in the clear. */
 static bool client_credentials_visibly_bad(const struct tb_session *s)
 {
@@ -1035,7 +1012,7 @@ static void decide_outcome(struct tb_tls *t, bool capture_end)
          * client's credentials visibly fail a check the server makes after the
          * handshake (nginx ssl_verify_client: HTTP 400 for a bad or missing cert).
          */
-        int status = http_status_of(s->app_first_line[TB_DIR_S2C]);
+        int status = tb_http_status(s->app_first_line[TB_DIR_S2C]);
         if (status >= 400 || s->app_refusal != NULL ||
             (status < 0 && brief && client_credentials_visibly_bad(s))) {
             s->outcome = TB_OUTCOME_FAILED;

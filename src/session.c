@@ -138,3 +138,22 @@ uint64_t tb_session_close_frame(const struct tb_session *s, enum tb_dir dir)
     }
     return at;
 }
+
+int tb_http_status(const char *line)
+{
+    if (line == NULL || strncmp(line, "HTTP/", 5) != 0) {
+        return -1;
+    }
+    const char *sp = strchr(line, ' ');
+    if (sp == NULL || strnlen(sp, 4) < 4) {
+        return -1;
+    }
+    int code = 0;
+    for (int i = 1; i <= 3; i++) {
+        if (sp[i] < '0' || sp[i] > '9') {
+            return -1;
+        }
+        code = code * 10 + (sp[i] - '0');
+    }
+    return code;
+}
