@@ -56,8 +56,11 @@ struct sink {
     uint64_t inputs_read;
     struct batch *batch;   /* -j over several inputs: the run, this input's place in it, */
     size_t index;
-    char **held;           /* and out's buffer (open_memstream), */
-    FILE *spill;           /* and where it went beyond the hold before its turn, or NULL, */
+    char *held;            /* and out's buffer (open_memstream) and its size, */
+    size_t held_size;
+    size_t held_len;       /* what it still holds once done, */
+    bool done;
+    FILE *spill;           /* where it went beyond the hold before its turn, or NULL, */
     long spilled;          /* and how much of it is there for sure */
 };
 
@@ -1559,12 +1562,20 @@ struct batch {
     pthread_cond_t turn;    /* printed moved on */
     size_t next;            /* next input to take */
     size_t printed;         /* inputs whose output was written, in order */
-    char **text;            /* per input: what it still holds once done, or NULL */
-    FILE **spill;           /* per input: what it put in a temporary file, or NULL */
-    size_t *text_len;
-    bool *done;
-    struct sink *sinks;     /* per input */
+    struct sink *sinks;     /* per input: its output so far, done or not */
 };
+
+/* Copy a temporary file's contents to out and close it. */
+static void spill_out(FILE **spill, FILE *out);
+
+/* An input's output, in order: what it spilled, then what it holds. */
+static void emit(FILE *out, FILE **spill, const char *held, size_t n)
+{
+    spill_out(spill, out);
+    if (n > 0) {
+        (void)fwrite(held, 1, n, out); /* EPIPE: seen at flush */
+    }
+}
 
 /* Copy a temporary file's contents to out and close it. */
 static void spill_out(FILE **spill, FILE *out)
@@ -1607,7 +1618,7 @@ static void sink_pass_on(struct sink *k)
         if (k->spill != NULL) {
             /* only this thread touches its spill; a short write (disk full) is cut off
              * again, and what is held waits in memory for the turn instead */
-            if (fwrite(*k->held, 1, (size_t)held, k->spill) == (size_t)held &&
+            if (fwrite(k->held, 1, (size_t)held, k->spill) == (size_t)held &&
                 fflush(k->spill) == 0) {
                 k->spilled += held;
                 (void)fseek(k->out, 0, SEEK_SET);
@@ -1629,8 +1640,7 @@ static void sink_pass_on(struct sink *k)
     }
     if (turn) {
         pthread_mutex_lock(&b->lock);
-        spill_out(&k->spill, b->out);
-        (void)fwrite(*k->held, 1, (size_t)held, b->out); /* EPIPE: seen at flush */
+        emit(b->out, &k->spill, k->held, (size_t)held);
         (void)fseek(k->out, 0, SEEK_SET);
         pthread_mutex_unlock(&b->lock);
     }
@@ -1639,16 +1649,13 @@ static void sink_pass_on(struct sink *k)
 /* Print finished outputs in input order; called with the lock held. */
 static void batch_flush_in_order(struct batch *b, struct sink *main_sink)
 {
-    while (b->printed < b->inputs->count && b->done[b->printed]) {
-        size_t i = b->printed++;
-        spill_out(&b->spill[i], main_sink->out);
-        if (b->text[i] != NULL) {
-            (void)fwrite(b->text[i], 1, b->text_len[i], main_sink->out); /* EPIPE: seen at flush */
-            free(b->text[i]);
-            b->text[i] = NULL;
-        }
-        sink_merge(main_sink, &b->sinks[i]);
-        sink_fini(&b->sinks[i]);
+    while (b->printed < b->inputs->count && b->sinks[b->printed].done) {
+        struct sink *k = &b->sinks[b->printed++];
+        emit(main_sink->out, &k->spill, k->held, k->held_len);
+        free(k->held);
+        k->held = NULL;
+        sink_merge(main_sink, k);
+        sink_fini(k);
     }
     pthread_cond_broadcast(&b->turn);
 }
@@ -1666,8 +1673,6 @@ static void *batch_worker(void *arg)
 
     for (;;) {
         size_t i;
-        char *text = NULL;
-        size_t text_len = 0;
         FILE *mem;
 
         pthread_mutex_lock(&b->lock);
@@ -1679,16 +1684,16 @@ static void *batch_worker(void *arg)
         i = b->next++;
         pthread_mutex_unlock(&b->lock);
 
-        mem = open_memstream(&text, &text_len);
-        sink_init(&b->sinks[i], mem);
-        b->sinks[i].batch = b;
-        b->sinks[i].index = i;
-        b->sinks[i].held = &text;
-        if (mem != NULL && sink_ok(&b->sinks[i])) {
-            process_capture(b->run, &b->sinks[i], b->inputs->path[i], &classifier);
+        struct sink *k = &b->sinks[i];
+        mem = open_memstream(&k->held, &k->held_size);
+        sink_init(k, mem);
+        k->batch = b;
+        k->index = i;
+        if (mem != NULL && sink_ok(k)) {
+            process_capture(b->run, k, b->inputs->path[i], &classifier);
         } else {
             fprintf(stderr, "tlsblame: %s: out of memory\n", b->inputs->path[i]);
-            b->sinks[i].input_errors++;
+            k->input_errors++;
         }
         long held = 0;
         if (mem != NULL) {
@@ -1697,11 +1702,8 @@ static void *batch_worker(void *arg)
             fclose(mem);
         }
         pthread_mutex_lock(&b->lock);
-        b->spill[i] = b->sinks[i].spill;
-        b->sinks[i].spill = NULL;
-        b->text[i] = text;
-        b->text_len[i] = held > 0 ? (size_t)held : 0;
-        b->done[i] = true;
+        k->held_len = held > 0 ? (size_t)held : 0;
+        k->done = true;
         batch_flush_in_order(b, bt->main_sink);
         pthread_mutex_unlock(&b->lock);
     }
@@ -1717,15 +1719,10 @@ static void run_batch(struct run *r, struct sink *main_sink, struct input_list *
     struct batch_thread bt = {&b, main_sink};
     int started = 0;
 
-    b.text = calloc(inputs->count, sizeof *b.text);
-    b.text_len = calloc(inputs->count, sizeof *b.text_len);
-    b.done = calloc(inputs->count, sizeof *b.done);
-    b.spill = calloc(inputs->count, sizeof *b.spill);
     b.sinks = calloc(inputs->count, sizeof *b.sinks);
     pthread_mutex_init(&b.lock, NULL);
     pthread_cond_init(&b.turn, NULL);
-    if (b.text == NULL || b.text_len == NULL || b.done == NULL || b.sinks == NULL ||
-        b.spill == NULL) {
+    if (b.sinks == NULL) {
         fprintf(stderr, "tlsblame: out of memory\n");
         main_sink->input_errors++;
         goto out;
@@ -1745,19 +1742,7 @@ static void run_batch(struct run *r, struct sink *main_sink, struct input_list *
 out:
     pthread_mutex_destroy(&b.lock);
     pthread_cond_destroy(&b.turn);
-    for (size_t i = 0; b.text != NULL && i < inputs->count; i++) {
-        free(b.text[i]);
-    }
-    for (size_t i = 0; b.spill != NULL && i < inputs->count; i++) {
-        if (b.spill[i] != NULL) {
-            fclose(b.spill[i]);
-        }
-    }
-    free(b.spill);
-    free(b.text);
-    free(b.text_len);
-    free(b.done);
-    free(b.sinks);
+    free(b.sinks); /* every input taken was printed, its sink freed */
 }
 
 /* ---- live ---- */
