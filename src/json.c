@@ -601,11 +601,6 @@ void tb_json_raw(struct tb_json_writer *w, const char *bytes, size_t n)
     w_mem(w, bytes, n);
 }
 
-void tb_json_raw_u64(struct tb_json_writer *w, uint64_t v)
-{
-    w_u64(w, v);
-}
-
 void tb_json_raw_end(struct tb_json_writer *w)
 {
     value_done(w);

@@ -75,8 +75,6 @@ const char *tb_json_between(const struct tb_json_writer *w, struct tb_json_mark 
 /* One value rendered earlier, given as raw bytes between begin and end. */
 void tb_json_raw_begin(struct tb_json_writer *w);
 void tb_json_raw(struct tb_json_writer *w, const char *bytes, size_t n);
-void tb_json_raw_u64(struct tb_json_writer *w, uint64_t v);
-#define TB_JSON_RAW(w, lit) tb_json_raw((w), (lit), sizeof(lit) - 1)
 void tb_json_raw_end(struct tb_json_writer *w);
 void tb_json_num(struct tb_json_writer *w, double v);                /* non-finite -> null */
 void tb_json_time_us(struct tb_json_writer *w, int64_t ts_us);

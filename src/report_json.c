@@ -425,41 +425,25 @@ static void handshake_array(struct tb_json_writer *w, const struct tb_session *s
         if (msg == NULL) {
             continue;
         }
-        if (e->kind != TB_EV_ALERT) {
-            /* A dozen of these per session: written as a few literal runs. The
-             * names are identifiers (tb_hs_type_name): nothing to escape. */
-            tb_json_raw_begin(w);
-            TB_JSON_RAW(w, "{\"frame\":");
-            tb_json_raw_u64(w, e->frame);
-            if (e->dir == TB_DIR_C2S) {
-                TB_JSON_RAW(w, ",\"from\":\"client\",\"msg\":\"");
-            } else {
-                TB_JSON_RAW(w, ",\"from\":\"server\",\"msg\":\"");
-            }
-            tb_json_raw(w, msg, strlen(msg));
-            TB_JSON_RAW(w, "\"");
-            if (e->kind == TB_EV_HANDSHAKE && e->hs_type == TB_HS_CERTIFICATE) {
-                TB_JSON_RAW(w, ",\"count\":");
-                tb_json_raw_u64(w, e->count);
-            }
-            if (e->kind == TB_EV_APPDATA || e->kind == TB_EV_ENCRYPTED_HS) {
-                TB_JSON_RAW(w, ",\"records\":");
-                tb_json_raw_u64(w, e->records);
-                TB_JSON_RAW(w, ",\"bytes\":");
-                tb_json_raw_u64(w, e->bytes);
-            }
-            if (e->decrypted) {
-                TB_JSON_RAW(w, ",\"decrypted\":true");
-            }
-            TB_JSON_RAW(w, "}");
-            tb_json_raw_end(w);
-            continue;
-        }
         tb_json_obj_begin(w);
         key_u64(w, "frame", e->frame);
         key_str(w, "from", tb_dir_side(e->dir));
         key_str(w, "msg", msg);
-        alert_fields(w, e->alert_level, e->alert_desc, e->encrypted, e->decrypted);
+        if (e->kind == TB_EV_HANDSHAKE && e->hs_type == TB_HS_CERTIFICATE) {
+            key_u64(w, "count", e->count);
+        }
+        if (e->kind == TB_EV_ALERT) {
+            alert_fields(w, e->alert_level, e->alert_desc, e->encrypted, e->decrypted);
+        } else {
+            if (e->kind == TB_EV_APPDATA || e->kind == TB_EV_ENCRYPTED_HS) {
+                key_u64(w, "records", e->records);
+                key_u64(w, "bytes", e->bytes);
+            }
+            if (e->decrypted) {
+                TB_JSON_KEY(w, "decrypted");
+                tb_json_bool(w, true);
+            }
+        }
         tb_json_obj_end(w);
     }
     tb_json_arr_end(w);
