@@ -1218,34 +1218,19 @@ static void text_hex_list(struct text *t, const uint16_t *v, size_t n)
 }
 
 /*
- * The last lists hashed, per thread: a capture's clients are a handful of
- * programs that send the same lists again and again, and two SHA-256 per
- * ClientHello were ~3% of a handshake-heavy run.
+ * The last lists hashed, per thread (memo.h): a capture's clients are a
+ * handful of programs that send the same lists again and again, and two
+ * SHA-256 per ClientHello were ~3% of a handshake-heavy run.
  */
-#define SHA12_MEMO 64
-#define SHA12_MEMO_TEXT 1024
-struct sha12_memo {
-    uint32_t len;
-    char text[SHA12_MEMO_TEXT];
-    char hex[13];
-};
-static struct sha12_memo *memo_slot(const struct text *t)
-{
-    struct sha12_memo *table;
-
-    if (t->len > SHA12_MEMO_TEXT) {
-        return NULL;
-    }
-    table = tb_memo_table(TB_MEMO_JA4_SHA, SHA12_MEMO * sizeof *table);
-    return table != NULL ? &table[tb_memo_hash(t->s, t->len) % SHA12_MEMO] : NULL;
-}
+static const struct tb_memo_shape sha12_memo = {TB_MEMO_JA4_SHA, 64, 1024, 13};
 
 /* First 12 hex characters of SHA-256 of the text; "000000000000" for an empty list. */
 static bool sha12(const struct text *t, char out[13])
 {
     uint8_t digest[TB_SHA256_LEN];
     char hex[2 * TB_SHA256_LEN + 1];
-    struct sha12_memo *m;
+    size_t kept_len = 0;
+    const char *kept;
 
     if (t->overflow) {
         return false;
@@ -1254,9 +1239,9 @@ static bool sha12(const struct text *t, char out[13])
         memcpy(out, "000000000000", 13);
         return true;
     }
-    m = memo_slot(t);
-    if (m != NULL && m->len == t->len && memcmp(m->text, t->s, t->len) == 0) {
-        memcpy(out, m->hex, 13);
+    kept = tb_memo_get(&sha12_memo, t->s, t->len, &kept_len);
+    if (kept != NULL && kept_len == 13) {
+        memcpy(out, kept, 13);
         return true;
     }
     if (tb_hash_sha256(t->s, t->len, digest) != TB_OK) {
@@ -1265,11 +1250,7 @@ static bool sha12(const struct text *t, char out[13])
     tb_hash_hex(digest, sizeof digest, hex);
     memcpy(out, hex, 12);
     out[12] = '\0';
-    if (m != NULL) {
-        m->len = (uint32_t)t->len;
-        memcpy(m->text, t->s, t->len);
-        memcpy(m->hex, out, 13);
-    }
+    tb_memo_put(&sha12_memo, t->s, t->len, out, 13);
     return true;
 }
 

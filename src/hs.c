@@ -385,29 +385,19 @@ static enum tb_err parse_certificate(struct tb_tls *t, enum tb_dir dir, struct t
 }
 
 /* A CA name as text; a server sends the same list in every handshake (memo.h). */
-#define DN_MEMO 64
-#define DN_MEMO_DER 256
-#define DN_MEMO_TEXT 512
-struct dn_memo {
-    uint16_t der_len;
-    uint8_t der[DN_MEMO_DER];
-    char text[DN_MEMO_TEXT];
-};
+static const struct tb_memo_shape dn_memo = {TB_MEMO_DN, 64, 256, 512};
 
 static char *ca_name_text(const uint8_t *der, size_t n, struct tb_arena *a)
 {
-    struct dn_memo *table = n <= DN_MEMO_DER ? tb_memo_table(TB_MEMO_DN, DN_MEMO * sizeof *table)
-                                             : NULL;
-    struct dn_memo *m = table != NULL ? &table[tb_memo_hash(der, n) % DN_MEMO] : NULL;
+    size_t kept_len = 0;
+    const char *kept = tb_memo_get(&dn_memo, der, n, &kept_len);
 
-    if (m != NULL && m->der_len == n && n > 0 && memcmp(m->der, der, n) == 0) {
-        return tb_arena_strdup(a, m->text);
+    if (kept != NULL) {
+        return tb_arena_strndup(a, kept, kept_len);
     }
     char *text = tb_x509_dn_string(der, n, a);
-    if (m != NULL && n > 0 && text != NULL && strlen(text) < DN_MEMO_TEXT) {
-        m->der_len = (uint16_t)n;
-        memcpy(m->der, der, n);
-        memcpy(m->text, text, strlen(text) + 1);
+    if (text != NULL) {
+        tb_memo_put(&dn_memo, der, n, text, strlen(text));
     }
     return text;
 }

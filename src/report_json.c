@@ -115,15 +115,7 @@ enum list_kind { LIST_VERSION, LIST_CIPHER, LIST_SIGALG, LIST_GROUP };
  * kept per thread (memo.h) and copied, which spares a name lookup and an
  * escaping pass per value.
  */
-#define LIST_MEMO 32
-#define LIST_MEMO_JSON 4096
-struct list_memo {
-    uint16_t kind_plus_one; /* 0: empty slot */
-    uint16_t count;
-    uint16_t v[TB_MAX_LIST];
-    uint16_t json_len;
-    char json[LIST_MEMO_JSON];
-};
+static const struct tb_memo_shape list_memo = {TB_MEMO_JSON_LIST, 32, 1 + 2 * TB_MAX_LIST, 4096};
 
 static void code_array_render(struct tb_json_writer *w, const struct tb_u16_list *l,
                               enum list_kind kind);
@@ -131,29 +123,24 @@ static void code_array_render(struct tb_json_writer *w, const struct tb_u16_list
 static void code_array(struct tb_json_writer *w, const struct tb_u16_list *l, enum list_kind kind)
 {
     size_t n = l->count < TB_MAX_LIST ? l->count : TB_MAX_LIST;
-    struct list_memo *table = tb_memo_table(TB_MEMO_JSON_LIST, LIST_MEMO * sizeof *table);
-    struct list_memo *m = NULL;
+    uint8_t key[1 + 2 * TB_MAX_LIST];
+    size_t kept_len = 0;
 
-    if (table != NULL) {
-        m = &table[(tb_memo_hash(l->v, n * sizeof l->v[0]) ^ (uint32_t)kind) % LIST_MEMO];
-        if (m->kind_plus_one == kind + 1 && m->count == n &&
-            memcmp(m->v, l->v, n * sizeof l->v[0]) == 0) {
-            tb_json_raw_begin(w);
-            tb_json_raw(w, m->json, m->json_len);
-            tb_json_raw_end(w);
-            return;
-        }
+    key[0] = (uint8_t)kind;
+    memcpy(key + 1, l->v, n * sizeof l->v[0]);
+    const char *kept = tb_memo_get(&list_memo, key, 1 + 2 * n, &kept_len);
+    if (kept != NULL) {
+        tb_json_raw_begin(w);
+        tb_json_raw(w, kept, kept_len);
+        tb_json_raw_end(w);
+        return;
     }
     struct tb_json_mark from = tb_json_mark_value(w);
     code_array_render(w, l, kind);
     size_t len = 0;
-    const char *start = tb_json_between(w, from, tb_json_mark_here(w), &len);
-    if (m != NULL && start != NULL && len <= LIST_MEMO_JSON) {
-        m->kind_plus_one = (uint16_t)(kind + 1);
-        m->count = (uint16_t)n;
-        memcpy(m->v, l->v, n * sizeof l->v[0]);
-        m->json_len = (uint16_t)len;
-        memcpy(m->json, start, len);
+    const char *json = tb_json_between(w, from, tb_json_mark_here(w), &len);
+    if (json != NULL) {
+        tb_memo_put(&list_memo, key, 1 + 2 * n, json, len);
     }
 }
 

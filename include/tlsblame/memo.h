@@ -5,7 +5,7 @@
  * session: a capture's clients are a few programs sending the same lists,
  * its servers the same CA names. Direct-mapped (a new entry replaces the
  * slot's old one), each thread its own, so no locking; freed when the
- * thread ends. Users compare the whole key before they trust a slot.
+ * thread ends. A hit is a byte-for-byte equal key.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -17,10 +17,17 @@ enum tb_memo_table {
     TB_MEMO_TABLES,
 };
 
-/* The calling thread's table, `bytes` long and zeroed when first asked for; NULL when out of
- * memory (the caller computes without it). Always ask with the same size for a table. */
-void *tb_memo_table(enum tb_memo_table which, size_t bytes);
-/* FNV-1a of n bytes, to pick a slot. */
-uint32_t tb_memo_hash(const void *p, size_t n);
+/* A table's shape: always the same for a given table. Longer keys or values are not kept. */
+struct tb_memo_shape {
+    enum tb_memo_table which;
+    size_t slots, key_max, value_max;
+};
+
+/* The value kept for key (its length in *value_len), or NULL. */
+const void *tb_memo_get(const struct tb_memo_shape *t, const void *key, size_t key_len,
+                        size_t *value_len);
+/* Keep value for key in the calling thread's table (silently not, when out of memory). */
+void tb_memo_put(const struct tb_memo_shape *t, const void *key, size_t key_len, const void *value,
+                 size_t value_len);
 
 #endif

@@ -1,17 +1,24 @@
 /*
- * memo.c - per-thread memo tables (memo.h). The tables hang off a
- * thread-local pointer, and a pthread key frees them when the thread
- * ends; the main thread's live until the process exits.
+ * memo.c - per-thread memo tables (memo.h). A table is an array of slots,
+ * each [key length][value length][key_max bytes][value_max bytes], hanging
+ * off a thread-local pointer; a pthread key frees them when the thread
+ * ends (the main thread's live until the process exits).
  */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tlsblame/hash.h"
 #include "tlsblame/memo.h"
 
+struct slot_head {
+    uint32_t key_len; /* 0: empty */
+    uint32_t value_len;
+};
+
 struct memo_tables {
-    void *t[TB_MEMO_TABLES];
+    unsigned char *t[TB_MEMO_TABLES];
 };
 
 static _Thread_local struct memo_tables *mine;
@@ -34,8 +41,17 @@ static void memo_key_init(void)
     memo_key_ok = pthread_key_create(&memo_key, memo_free) == 0;
 }
 
-void *tb_memo_table(enum tb_memo_table which, size_t bytes)
+static size_t slot_size(const struct tb_memo_shape *t)
 {
+    return sizeof(struct slot_head) + t->key_max + t->value_max;
+}
+
+/* The slot for key in the calling thread's table (made on first use), or NULL. */
+static unsigned char *slot_for(const struct tb_memo_shape *t, const void *key, size_t key_len)
+{
+    if (key_len == 0 || key_len > t->key_max) {
+        return NULL;
+    }
     if (mine == NULL) {
         (void)pthread_once(&memo_once, memo_key_init);
         if (!memo_key_ok) {
@@ -48,13 +64,41 @@ void *tb_memo_table(enum tb_memo_table which, size_t bytes)
             return NULL;
         }
     }
-    if (mine->t[which] == NULL) {
-        mine->t[which] = calloc(1, bytes);
+    if (mine->t[t->which] == NULL) {
+        mine->t[t->which] = calloc(t->slots, slot_size(t));
+        if (mine->t[t->which] == NULL) {
+            return NULL;
+        }
     }
-    return mine->t[which];
+    return mine->t[t->which] + (tb_hash_fnv1a(key, key_len) % t->slots) * slot_size(t);
 }
 
-uint32_t tb_memo_hash(const void *p, size_t n)
+const void *tb_memo_get(const struct tb_memo_shape *t, const void *key, size_t key_len,
+                        size_t *value_len)
 {
-    return (uint32_t)tb_hash_fnv1a(p, n);
+    unsigned char *slot = slot_for(t, key, key_len);
+    struct slot_head h;
+
+    if (slot == NULL) {
+        return NULL;
+    }
+    memcpy(&h, slot, sizeof h);
+    if (h.key_len != key_len || memcmp(slot + sizeof h, key, key_len) != 0) {
+        return NULL;
+    }
+    *value_len = h.value_len;
+    return slot + sizeof h + t->key_max;
+}
+
+void tb_memo_put(const struct tb_memo_shape *t, const void *key, size_t key_len, const void *value,
+                 size_t value_len)
+{
+    unsigned char *slot = value_len <= t->value_max ? slot_for(t, key, key_len) : NULL;
+    struct slot_head h = {(uint32_t)key_len, (uint32_t)value_len};
+
+    if (slot != NULL) {
+        memcpy(slot, &h, sizeof h);
+        memcpy(slot + sizeof h, key, key_len);
+        memcpy(slot + sizeof h + t->key_max, value, value_len);
+    }
 }
