@@ -368,6 +368,7 @@ void tb_facts_compute(struct tb_session *s, bool have_trust_store, struct tb_fac
         }
         set_str(f, TB_F_alert_by, tb_dir_side(fatal->dir));
         set_bool(f, TB_F_alert_encrypted, fatal->encrypted);
+        set_bool(f, TB_F_alert_decrypted, fatal->decrypted);
         set_str(f, TB_F_alert_stage, stage_of(s, stop_at));
         for (size_t i = stop_at; i > 0; i--) {
             const struct tb_event *e = &s->events[i - 1];

@@ -306,13 +306,6 @@ static void report_session(struct worker *w, struct tb_session *s)
     memset(&verdict, 0, sizeof verdict);
     if (s->outcome != TB_OUTCOME_SUCCESS) {
         tb_rules_eval(r->rules, &facts, &s->arena, &verdict);
-        const struct tb_alert *a = tb_session_first_fatal(s);
-        /* A key log turned an inferred alert into a read one: the verdict no longer
-         * rests on record sizes, so it is as sure as a plaintext one. */
-        if (verdict.present && a != NULL && a->decrypted && verdict.confidence != NULL &&
-            strcmp(verdict.confidence, "medium") == 0) {
-            verdict.confidence = "high";
-        }
     }
     tb_summary_add(k->summary, s, &facts, &verdict);
     if (r->cfg->summary_only) {

@@ -352,11 +352,12 @@ static int cmp_fired(const void *pa, const void *pb)
     return a->idx < b->idx ? -1 : a->idx > b->idx; /* ties: rule order */
 }
 
-static const char *confidence(const struct tb_verdict *v)
+static const char *confidence(const struct tb_verdict *v, const struct tb_facts *facts)
 {
     double top = v->cand[0].score;
     double second = v->cand_count > 1 ? v->cand[1].score : 0.0;
     double gap = top - second;
+    const struct tb_fact_value *read = &facts->v[TB_F_alert_decrypted];
 
     if (top >= CONF_HIGH_TOP - SCORE_EPS && gap >= CONF_HIGH_GAP - SCORE_EPS) {
         return "high";
@@ -367,7 +368,9 @@ static const char *confidence(const struct tb_verdict *v)
             gap < CONF_TIE_GAP - SCORE_EPS) {
             return "low";
         }
-        return "medium";
+        /* A key log turned an inferred alert into a read one: the verdict no longer
+         * rests on record sizes, so it is as sure as a plaintext one. */
+        return read->known && read->b ? "high" : "medium";
     }
     return "low";
 }
@@ -422,7 +425,7 @@ void tb_rules_eval(const struct tb_ruleset *set, const struct tb_facts *facts, s
     }
     tb_buf_fini(&buf);
     out->present = true;
-    out->confidence = confidence(out);
+    out->confidence = confidence(out, facts);
 }
 
 void tb_rules_print_tests(const struct tb_ruleset *set, FILE *out)

@@ -48,6 +48,7 @@ enum tb_fact_type { TB_FT_BOOL, TB_FT_INT, TB_FT_STR, TB_FT_LIST };
     X(alert_code, INT, "first fatal alert's code")                                                 \
     X(alert_by, STR, "client or server: who sent the first fatal (or encrypted) alert")            \
     X(alert_encrypted, BOOL, "that alert was encrypted")                                           \
+    X(alert_decrypted, BOOL, "that alert was encrypted and read with a key log")                   \
     X(alert_after, STR, "the last handshake message the alert sender received before it")         \
     X(alert_stage, STR, "stage when the alert was sent")                                           \
     X(warning_alerts, LIST, "names of warning-level alerts")                                       \
