@@ -406,21 +406,10 @@ static void complete_record(struct tb_tls *t, enum tb_dir dir, uint64_t frame, i
     tb_buf_clear(&d->rec);
 }
 
-/* Plaintext before TLS: keep the first line as evidence, look for the TLS start. */
 /* First printable line of bytes (at most 120 characters), for notes. */
 static const char *first_line(struct tb_arena *a, const uint8_t *bytes, size_t len)
 {
-    struct tb_reader r = tb_rd_init(bytes, len);
-    size_t n = 0;
-
-    while (n < len && n < 120) {
-        uint8_t c = tb_rd_u8(&r);
-        if (c == '\r' || c == '\n' || c < 0x20 || c > 0x7e) {
-            break;
-        }
-        n++;
-    }
-    return tb_arena_strndup(a, (const char *)bytes, n);
+    return tb_arena_strndup(a, (const char *)bytes, tb_printable_len(bytes, len, 120));
 }
 
 static void not_tls_answer(struct tb_tls *t, enum tb_dir dir, const uint8_t *bytes, size_t len,
@@ -439,6 +428,7 @@ static void not_tls_answer(struct tb_tls *t, enum tb_dir dir, const uint8_t *byt
     mark_not_tls(t, dir, frame, ts_us, why);
 }
 
+/* Plaintext before TLS: keep the first line as evidence, look for the TLS start. */
 static void preamble(struct tb_tls *t, enum tb_dir dir, const uint8_t *bytes, size_t len,
                      uint64_t frame, int64_t ts_us)
 {

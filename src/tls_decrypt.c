@@ -272,20 +272,13 @@ static void keep_first_line(struct tb_tls *t, enum tb_dir dir, const uint8_t *p,
 {
     struct tb_session *s = t->s;
     struct tls_dir *d = &t->d[dir];
-    struct tb_reader r = tb_rd_init(p, n);
-    size_t keep = 0;
+    size_t keep;
 
     if (d->dec_app_seen || n == 0) {
         return; /* empty records (CBC 1/n-1 splitting, keep-alives) do not count */
     }
     d->dec_app_seen = true;
-    while (keep < tb_rd_left(&r) && keep < TB_MAX_APP_LINE) {
-        uint8_t c = tb_rd_peek_u8(&r, keep);
-        if (c < 0x20 || c > 0x7e) {
-            break; /* end of line, or binary (HTTP/2 frames) */
-        }
-        keep++;
-    }
+    keep = tb_printable_len(p, n, TB_MAX_APP_LINE); /* not of binary ones (HTTP/2 frames) */
     if (keep > 0) {
         s->app_first_line[dir] = tb_arena_strndup(&s->arena, (const char *)p, keep);
     }
@@ -356,14 +349,11 @@ static void scan_refusal(struct tb_tls *t, enum tb_dir dir, const uint8_t *p, si
         if (!refusal_line(&line)) {
             continue;
         }
-        size_t printable = 0;
-        while (printable < tb_rd_left(&line) && printable < TB_MAX_APP_LINE &&
-               tb_rd_peek_u8(&line, printable) >= 0x20 && tb_rd_peek_u8(&line, printable) <= 0x7e) {
-            printable++;
-        }
-        const uint8_t *text = tb_rd_bytes(&line, printable);
+        size_t left = tb_rd_left(&line);
+        const uint8_t *text = tb_rd_bytes(&line, left);
         if (text != NULL) {
-            s->app_refusal = tb_arena_strndup(&s->arena, (const char *)text, printable);
+            s->app_refusal = tb_arena_strndup(&s->arena, (const char *)text,
+                                              tb_printable_len(text, left, TB_MAX_APP_LINE));
         }
     }
 }

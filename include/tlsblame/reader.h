@@ -90,4 +90,8 @@ enum tb_err tb_rd_done(struct tb_reader *r);
 /* Absolute offset of the read position within buf. */
 size_t tb_rd_offset(const struct tb_reader *r);
 
+/* Length of the printable ASCII prefix of p (at most max bytes): a line shown as evidence
+ * ends at CR, LF or the first byte that is not printable (binary protocols). */
+size_t tb_printable_len(const uint8_t *p, size_t n, size_t max);
+
 #endif

@@ -129,3 +129,13 @@ enum tb_err tb_rd_done(struct tb_reader *r)
     }
     return TB_OK;
 }
+
+size_t tb_printable_len(const uint8_t *p, size_t n, size_t max)
+{
+    size_t len = 0;
+
+    while (len < n && len < max && p[len] >= 0x20 && p[len] <= 0x7e) {
+        len++;
+    }
+    return len;
+}
