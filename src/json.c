@@ -331,7 +331,8 @@ static size_t format_time(int64_t sec, unsigned usec, bool with_us, char out[32]
     return (size_t)(p - out);
 }
 
-void tb_format_time_us(int64_t ts_us, char out[32])
+/* Microseconds since the epoch to RFC 3339; returns the length. */
+static size_t format_time_us(int64_t ts_us, char out[32])
 {
     int64_t sec = ts_us / 1000000, usec = ts_us % 1000000;
 
@@ -339,7 +340,12 @@ void tb_format_time_us(int64_t ts_us, char out[32])
         usec += 1000000;
         sec -= 1;
     }
-    (void)format_time(sec, (unsigned)usec, true, out);
+    return format_time(sec, (unsigned)usec, true, out);
+}
+
+void tb_format_time_us(int64_t ts_us, char out[32])
+{
+    (void)format_time_us(ts_us, out);
 }
 
 void tb_format_time_s(int64_t ts_s, char out[32])
@@ -638,13 +644,8 @@ static void w_time(struct tb_json_writer *w, const char *buf, size_t n)
 void tb_json_time_us(struct tb_json_writer *w, int64_t ts_us)
 {
     char buf[32];
-    int64_t sec = ts_us / 1000000, usec = ts_us % 1000000;
 
-    if (usec < 0) { /* as tb_format_time_us */
-        usec += 1000000;
-        sec -= 1;
-    }
-    w_time(w, buf, format_time(sec, (unsigned)usec, true, buf));
+    w_time(w, buf, format_time_us(ts_us, buf));
 }
 
 void tb_json_time_s(struct tb_json_writer *w, int64_t ts_s)
