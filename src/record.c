@@ -808,11 +808,7 @@ static void promote_encrypted_alerts(struct tb_tls *t)
      */
     for (size_t i = 0; i < s->alert_count; i++) {
         struct tb_alert *a = &s->alerts[i];
-        const struct tb_dir_stats *peer = &s->dir[tb_dir_other(a->dir)];
-        uint64_t peer_close = peer->fin_frame != 0 ? peer->fin_frame : peer->rst_frame;
-        if (peer->rst_frame != 0 && peer->rst_frame < peer_close) {
-            peer_close = peer->rst_frame;
-        }
+        uint64_t peer_close = tb_tcp_close_frame(&s->dir[tb_dir_other(a->dir)]);
         a->after_peer_close = peer_close != 0 && a->frame > peer_close;
     }
     /* Keep alerts in timeline order. */

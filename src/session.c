@@ -116,19 +116,20 @@ const char *tb_outcome_name(enum tb_outcome o)
     }
 }
 
+uint64_t tb_tcp_close_frame(const struct tb_dir_stats *d)
+{
+    if (d->fin_frame != 0 && (d->rst_frame == 0 || d->fin_frame < d->rst_frame)) {
+        return d->fin_frame;
+    }
+    return d->rst_frame;
+}
+
 uint64_t tb_session_close_frame(const struct tb_session *s, enum tb_dir dir)
 {
-    const struct tb_dir_stats *d = &s->dir[dir];
-    uint64_t at = 0;
-
     /* The first of FIN, RST and an alert (curl ends with close_notify, then the
      * server's FIN comes before the client's own TCP close). */
-    if (d->fin_frame != 0) {
-        at = d->fin_frame;
-    }
-    if (d->rst_frame != 0 && (at == 0 || d->rst_frame < at)) {
-        at = d->rst_frame;
-    }
+    uint64_t at = tb_tcp_close_frame(&s->dir[dir]);
+
     for (size_t i = 0; i < s->alert_count; i++) {
         const struct tb_alert *a = &s->alerts[i];
         if (a->dir == dir && (at == 0 || a->frame < at)) {

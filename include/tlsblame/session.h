@@ -278,6 +278,8 @@ const struct tb_alert *tb_session_first_fatal(const struct tb_session *s);
 const char *tb_outcome_name(enum tb_outcome o);
 /* The status code of an HTTP response line ("HTTP/1.1 403 Forbidden": 403), or -1. */
 int tb_http_status(const char *line);
+/* This direction's first FIN or RST, whichever came first; 0 if neither. */
+uint64_t tb_tcp_close_frame(const struct tb_dir_stats *d);
 /* Frame of this side's first FIN, RST or alert; 0 if none. */
 uint64_t tb_session_close_frame(const struct tb_session *s, enum tb_dir dir);
 
