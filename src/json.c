@@ -502,7 +502,7 @@ void tb_json_key(struct tb_json_writer *w, const char *key)
     w->after_key = true;
 }
 
-void tb_json_key_raw(struct tb_json_writer *w, const char *quoted_colon, size_t n)
+void tb_json_key_raw_slow(struct tb_json_writer *w, const char *quoted_colon, size_t n)
 {
     assert(!w->after_key);
     if (w->items[w->depth]++ > 0) {

@@ -9,7 +9,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <assert.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "tlsblame/common.h"
 #include "tlsblame/limits.h"
@@ -49,7 +51,22 @@ void tb_json_key(struct tb_json_writer *w, const char *key);
  * A key known at compile time that needs no escaping (a string literal of
  * plain ASCII identifier characters): written as is, no scan, no strlen.
  */
-void tb_json_key_raw(struct tb_json_writer *w, const char *quoted_colon, size_t n);
+void tb_json_key_raw_slow(struct tb_json_writer *w, const char *quoted_colon, size_t n);
+/* A literal key ("\"name\":"): inline while the buffer has room, as most keys are. */
+static inline void tb_json_key_raw(struct tb_json_writer *w, const char *quoted_colon, size_t n)
+{
+    assert(!w->after_key);
+    if (n + 1 > sizeof w->buf - w->len) {
+        tb_json_key_raw_slow(w, quoted_colon, n);
+        return;
+    }
+    if (w->items[w->depth]++ > 0) {
+        w->buf[w->len++] = ',';
+    }
+    memcpy(w->buf + w->len, quoted_colon, n);
+    w->len += n;
+    w->after_key = true;
+}
 #define TB_JSON_KEY(w, lit) tb_json_key_raw((w), "\"" lit "\":", sizeof("\"" lit "\":") - 1)
 void tb_json_str(struct tb_json_writer *w, const char *s);           /* NULL -> null */
 void tb_json_str_n(struct tb_json_writer *w, const char *s, size_t n); /* NULL -> null */
