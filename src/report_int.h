@@ -6,10 +6,10 @@
  * places the commas, and small formatting helpers. Not part of any other
  * module's contract.
  */
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
